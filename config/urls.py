@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from crm.views import healthz
+
+api_v1 = [
+    path("", include("crm.urls")),
+    # labels and custom fields before contacts so /contacts/labels beats /contacts/{id}
+    path("", include("labels.urls")),
+    path("", include("tags.urls")),
+    path("", include("contacts.urls")),
+    path("", include("messaging.urls")),
+    path("", include("imports.urls")),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("v1/crm/", include(api_v1)),
+    path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("v1/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]
+
+handler400 = "crm.middleware.handler400"
+handler403 = "crm.middleware.handler403"
+handler404 = "crm.middleware.handler404"
+handler500 = "crm.middleware.handler500"

@@ -1,0 +1,104 @@
+from django.conf import settings
+from django.db import models
+
+from crm.models import WorkspaceScopedModel
+
+
+class Contact(WorkspaceScopedModel):
+    """A person or an organization: the union of the Deskera contact, the
+    client-contact and the client documents (see DESIGN.md, Contacts)."""
+
+    class Type(models.TextChoices):
+        PERSON = "person", "Person"
+        ORGANIZATION = "organization", "Organization"
+
+    class Visibility(models.TextChoices):
+        PRIVATE = "private", "Private"
+        TEAM = "team", "Team"
+        PUBLIC = "public", "Public"
+
+    type = models.CharField(max_length=12, choices=Type.choices, default=Type.PERSON)
+    name = models.CharField(max_length=255, blank=True, default="")
+    surname = models.CharField(max_length=255, blank=True, default="")
+    local_name = models.CharField(max_length=255, blank=True, default="")
+    email = models.CharField(max_length=254, blank=True, default="")
+    country_code = models.CharField(max_length=10, blank=True, default="")
+    phone = models.CharField(max_length=20, blank=True, default="", help_text="E.164")
+    secondary_phone = models.CharField(max_length=20, blank=True, default="", help_text="E.164")
+    address = models.TextField(blank=True, default="")
+    city = models.CharField(max_length=100, blank=True, default="")
+    country = models.CharField(max_length=100, blank=True, default="")
+    code = models.CharField(max_length=100, blank=True, default="")
+    title = models.CharField(max_length=255, blank=True, default="")
+    note = models.TextField(blank=True, default="")
+    logo = models.CharField(max_length=500, blank=True, default="")
+    label = models.ForeignKey("labels.ContactLabel", null=True, blank=True, on_delete=models.PROTECT, related_name="contacts")
+    tags = models.ManyToManyField("tags.Tag", through="ContactTag", related_name="contacts", blank=True)
+    stage = models.ForeignKey("tags.Tag", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    external_client_id = models.CharField(max_length=255, null=True, blank=True)
+    default_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sub_owners = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
+    visibility_type = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    visibility_ids = models.JSONField(default=list, blank=True)
+    organization = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="persons"
+    )
+    custom_fields = models.JSONField(default=dict, blank=True, help_text="{custom field code: value}")
+    integration_meta = models.JSONField(default=dict, blank=True)
+    disabled = models.BooleanField(default=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    archived_by = models.CharField(max_length=20, blank=True, default="", help_text="user id or SYSTEM")
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # A plain unique constraint admits many NULLs, and unlike a partial
+            # index it can be the target of INSERT ... ON CONFLICT.
+            models.UniqueConstraint(fields=["workspace", "external_client_id"], name="uniq_contact_external_id"),
+        ]
+
+    def __str__(self):
+        return " ".join(p for p in (self.name, self.surname) if p) or f"Contact {self.pk}"
+
+
+class ContactTag(models.Model):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE)
+    tag = models.ForeignKey("tags.Tag", on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contact", "tag"], name="uniq_contact_tag")]
+        indexes = [models.Index(fields=["tag", "contact"], name="contact_tag_by_tag_idx")]
+
+
+class CustomFieldDefinition(WorkspaceScopedModel):
+    """A workspace's custom contact field; values live in Contact.custom_fields by code."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        DROPDOWN = "dropdown", "Dropdown"
+        CHECKBOX = "checkbox", "Checkbox"
+
+    code = models.CharField(max_length=20, help_text="Generated, like D-0000013")
+    label = models.CharField(max_length=100)
+    short_name = models.CharField(max_length=100)
+    type = models.CharField(max_length=10, choices=Type.choices, default=Type.TEXT)
+    options = models.JSONField(default=list, blank=True, help_text="Allowed values of a dropdown")
+    module = models.CharField(max_length=50, blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "code"], name="uniq_custom_field_code"),
+            models.UniqueConstraint(fields=["workspace", "short_name"], name="uniq_custom_field_short_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.label} ({self.code})"

@@ -1,0 +1,89 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from .models import ApiToken, Membership, Workspace
+
+User = get_user_model()
+
+
+def _request_workspace_id(field):
+    request = field.context.get("request")
+    auth = getattr(request, "auth", None)
+    return getattr(auth, "workspace_id", None)
+
+
+class WorkspaceRelatedField(serializers.PrimaryKeyRelatedField):
+    """A primary key that must name an object of the caller's workspace; any
+    other id (unknown or another workspace's) is the same "does not exist"
+    error, so foreign ids leak nothing. Users must be members."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        workspace_id = _request_workspace_id(self)
+        if queryset is None:
+            return queryset
+        if workspace_id is None:
+            return queryset.none()
+        if queryset.model is User:
+            return queryset.filter(memberships__workspace_id=workspace_id)
+        return queryset.filter(workspace_id=workspace_id)
+
+
+class MemberField(WorkspaceRelatedField):
+    """A user id that must be a member of the caller's workspace."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", User.objects.all())
+        super().__init__(**kwargs)
+
+
+class WorkspaceModelSerializer(serializers.ModelSerializer):
+    """ModelSerializer whose generated relation fields are workspace-scoped."""
+
+    serializer_related_field = WorkspaceRelatedField
+
+
+class UserSerializer(serializers.ModelSerializer):
+    role = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "first_name", "last_name", "email", "role"]
+
+
+class WorkspaceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Workspace
+        fields = ["id", "name", "slug", "default_phone_region", "created_at"]
+
+
+class MeSerializer(serializers.Serializer):
+    user = UserSerializer()
+    workspace = WorkspaceSerializer()
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    user_id = serializers.IntegerField(read_only=True)
+    token_prefix = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "user_id", "token_prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+        read_only_fields = fields
+
+    def get_token_prefix(self, token) -> str:
+        return f"crm_{token.prefix}_"
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="The secret. Shown in this response only.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = ApiTokenSerializer.Meta.fields + ["token"]
+        read_only_fields = fields

@@ -1,0 +1,13 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter(trailing_slash=False)
+router.register("tokens", views.TokenViewSet, basename="token")
+
+urlpatterns = [
+    path("me", views.MeView.as_view(), name="me"),
+    path("users", views.UsersView.as_view(), name="users"),
+    *router.urls,
+]

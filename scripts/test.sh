@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sets up a virtualenv, installs the project with its test extra, and runs the
+# whole test suite on PostgreSQL with Redis as the Celery broker.
+# Extra arguments go to pytest (e.g. scripts/test.sh tests/crm -x).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[test]"
+
+export SECRET_KEY=${SECRET_KEY:-test-secret-key}
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/crm}
+export CELERY_BROKER_URL=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}
+export VAR_DIR=${VAR_DIR:-$PWD/var/test}
+exec .venv/bin/python -m pytest "$@"

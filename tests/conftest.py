@@ -1,0 +1,66 @@
+"""Shared fixtures. Every API test gets clients authenticated by real tokens.
+
+- `workspace`, `admin_user`, `api_client` (workspace admin), `member_client`
+- `other_workspace`, `other_client`: an admin of a second workspace, for tenancy
+- `client_for(workspace, role)`: more clients
+"""
+import pytest
+from rest_framework.test import APIClient
+
+from crm.models import Membership
+
+from .factories import MembershipFactory, UserFactory, WorkspaceFactory, make_token
+
+
+class TokenClient(APIClient):
+    """An APIClient that sends x-access-token and knows who it is."""
+
+    def __init__(self, workspace, user, role, token):
+        super().__init__()
+        self.workspace, self.user, self.role, self.token = workspace, user, role, token
+        self.credentials(HTTP_X_ACCESS_TOKEN=token)
+
+
+@pytest.fixture
+def client_for(db):
+    def make(workspace, role=Membership.Role.ADMIN, user=None):
+        user = user or UserFactory()
+        MembershipFactory(workspace=workspace, user=user, role=role)
+        return TokenClient(workspace, user, role, make_token(workspace, user))
+
+    return make
+
+
+@pytest.fixture
+def workspace(db):
+    return WorkspaceFactory()
+
+
+@pytest.fixture
+def other_workspace(db):
+    return WorkspaceFactory()
+
+
+@pytest.fixture
+def api_client(client_for, workspace):
+    return client_for(workspace, Membership.Role.ADMIN)
+
+
+@pytest.fixture
+def admin_user(api_client):
+    return api_client.user
+
+
+@pytest.fixture
+def member_client(client_for, workspace):
+    return client_for(workspace, Membership.Role.MEMBER)
+
+
+@pytest.fixture
+def other_client(client_for, other_workspace):
+    return client_for(other_workspace, Membership.Role.ADMIN)
+
+
+@pytest.fixture
+def anon_client():
+    return APIClient()

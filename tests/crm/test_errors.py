@@ -1,0 +1,102 @@
+"""Every 4xx/5xx answers JSON in the one error format, DEBUG or not."""
+import pytest
+from django.test import override_settings
+from django.urls import path
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.response import Response
+
+from config.urls import urlpatterns as base_urlpatterns
+
+
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([])
+def boom(request):
+    raise RuntimeError("kaboom")
+
+
+def django_boom(request):
+    raise RuntimeError("kaboom")
+
+
+urlpatterns = [path("boom", boom), path("django-boom", django_boom), *base_urlpatterns]
+handler404 = "crm.middleware.handler404"
+handler500 = "crm.middleware.handler500"
+
+
+def assert_error(response, status, code=None):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) >= {"type", "code", "message", "errors"}
+    if code:
+        assert body["code"] == code
+    return body
+
+
+def test_malformed_json(api_client):
+    response = api_client.post("/v1/crm/tokens", data='{"name": ', content_type="application/json")
+    body = assert_error(response, 400, "parse_error")
+    assert "JSON" in body["message"]
+
+
+def test_validation_error_has_field(api_client):
+    body = assert_error(api_client.post("/v1/crm/tokens", {"name": ""}), 400, "blank")
+    assert body["type"] == "validation_error"
+    assert body["errors"][0]["field"] == "name"
+
+
+def test_wrong_type(api_client):
+    body = assert_error(api_client.post("/v1/crm/tokens", {"name": "x", "expires_at": 12}), 400)
+    assert body["errors"][0]["field"] == "expires_at"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_route(api_client, debug):
+    with override_settings(DEBUG=debug):
+        assert_error(api_client.get("/v1/crm/no-such-thing"), 404, "not_found")
+        assert_error(api_client.get("/nowhere"), 404, "not_found")
+
+
+def test_wrong_method(api_client):
+    response = api_client.put("/v1/crm/me", {})
+    assert_error(response, 405, "method_not_allowed")
+
+
+def test_unsupported_media_type(api_client):
+    response = api_client.post("/v1/crm/tokens", data="name=x", content_type="text/plain")
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_oversized_body(api_client, settings):
+    settings.MAX_REQUEST_BODY_BYTES = 1000
+    response = api_client.post("/v1/crm/tokens", {"name": "x" * 2000})
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_throttled(api_client, monkeypatch):
+    from crm.throttling import TokenRateThrottle
+
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"token": "2/min"})
+    from django.core.cache import cache
+
+    cache.clear()
+    api_client.get("/v1/crm/me")
+    api_client.get("/v1/crm/me")
+    response = api_client.get("/v1/crm/me")
+    assert_error(response, 429, "throttled")
+    assert response.has_header("Retry-After")
+    cache.clear()
+
+
+@pytest.mark.urls("tests.crm.test_errors")
+@pytest.mark.parametrize("debug", [False, True])
+def test_server_error_is_json_without_trace(client, debug, settings):
+    settings.DEBUG = debug
+    client.raise_request_exception = False
+    for url in ("/boom", "/django-boom"):
+        response = client.get(url)
+        body = assert_error(response, 500)
+        assert "kaboom" not in response.content.decode()
+        assert "Traceback" not in response.content.decode()
+        assert body["type"] == "server_error"
