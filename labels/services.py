@@ -1,0 +1,114 @@
+"""Writes for contact labels: the workspace defaults, create, update, delete."""
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from crm.errors import Conflict, field_error
+from crm.models import Workspace
+
+from .models import ContactLabel
+
+# The four labels every workspace starts with (seed 003, "Get Contact Labels").
+DEFAULT_LABELS = (
+    {"name": "No label", "color": "", "icon": "", "is_default": True},
+    {"name": "Cold lead", "color": "blue", "icon": "ac_unit"},
+    {"name": "Warm lead", "color": "orange", "icon": "brightness_low"},
+    {"name": "Hot lead", "color": "deep-orange", "icon": "whatshot"},
+)
+
+UNIQUE_NAME_MESSAGE = "A label with this name already exists in the workspace (names are case-insensitive)."
+
+
+def labels_create_defaults(*, workspace: Workspace) -> None:
+    """Creates the default labels the workspace lacks; idempotent (a name or
+    default that already exists is skipped by the unique constraints)."""
+    now = timezone.now()
+    ContactLabel.objects.bulk_create(
+        [ContactLabel(workspace=workspace, created_at=now, updated_at=now, **spec) for spec in DEFAULT_LABELS],
+        ignore_conflicts=True,
+    )
+
+
+def label_get_default(*, workspace: Workspace) -> ContactLabel:
+    """The workspace's default label ("No label"), created if it is missing."""
+    label = ContactLabel.objects.filter(workspace=workspace, is_default=True).first()
+    if label is None:
+        labels_create_defaults(workspace=workspace)
+        label = ContactLabel.objects.get(workspace=workspace, is_default=True)
+    return label
+
+
+def _name_taken(*, workspace: Workspace, name: str, exclude_id: int | None = None) -> bool:
+    queryset = ContactLabel.objects.filter(workspace=workspace, name__iexact=name)
+    if exclude_id is not None:
+        queryset = queryset.exclude(pk=exclude_id)
+    return queryset.exists()
+
+
+def _save(label: ContactLabel, **kwargs) -> None:
+    # The savepoint turns a concurrent duplicate into a 400 instead of a
+    # broken transaction and a 500.
+    try:
+        with transaction.atomic():
+            label.save(**kwargs)
+    except IntegrityError:
+        raise field_error("name", UNIQUE_NAME_MESSAGE, code="unique")
+
+
+@transaction.atomic
+def label_create(
+    *,
+    workspace: Workspace,
+    user: AbstractBaseUser | None,
+    name: str,
+    color: str = "",
+    icon: str = "",
+    owner: AbstractBaseUser | None = None,
+) -> ContactLabel:
+    name = name.strip()
+    if _name_taken(workspace=workspace, name=name):
+        raise field_error("name", UNIQUE_NAME_MESSAGE, code="unique")
+    label = ContactLabel(
+        workspace=workspace, name=name, color=color, icon=icon, owner=owner, created_by=user, updated_by=user
+    )
+    _save(label)
+    return label
+
+
+LABEL_UPDATABLE_FIELDS = ("name", "color", "icon", "owner")
+
+
+@transaction.atomic
+def label_update(*, workspace: Workspace, label: ContactLabel, user: AbstractBaseUser | None, **changes) -> ContactLabel:
+    unknown = set(changes) - set(LABEL_UPDATABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"label_update() got unexpected fields {sorted(unknown)}")
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+        if _name_taken(workspace=workspace, name=changes["name"], exclude_id=label.pk):
+            raise field_error("name", UNIQUE_NAME_MESSAGE, code="unique")
+    for field, value in changes.items():
+        setattr(label, field, value)
+    label.updated_by = user
+    label.updated_at = timezone.now()
+    _save(label, update_fields=[*changes, "updated_by", "updated_at"])
+    return label
+
+
+@transaction.atomic
+def label_delete(*, workspace: Workspace, label: ContactLabel) -> int:
+    """Deletes a label after moving its contacts to the default label (one
+    UPDATE, same transaction: contact.label is PROTECT). Returns how many
+    contacts moved. The default label itself cannot be deleted (409)."""
+    if label.is_default:
+        raise Conflict(
+            f'"{label.name}" is the workspace\'s default label and cannot be deleted; '
+            "contacts fall back to it when their label is deleted.",
+            code="default_label",
+        )
+    default = label_get_default(workspace=workspace)
+    # Bump the version and stamp so the change shows up to syncs and ETags.
+    moved = label.contacts.update(label=default, updated_at=timezone.now(), version=F("version") + 1)
+    label.delete()
+    return moved

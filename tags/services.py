@@ -1,0 +1,233 @@
+"""Writes for tags: create, update, delete, bulk patch, and the helpers the
+contacts, imports and messaging apps call (tags_resolve, stage_validate)."""
+from collections.abc import Iterable, Sequence
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from crm.errors import ObjectsNotFound, field_error
+from crm.models import Workspace
+
+from .models import Tag
+
+TAG_MAX_LENGTH = Tag._meta.get_field("tag").max_length
+UNIQUE_TAG_MESSAGE = "A tag with this value and type already exists in the workspace (values are case-insensitive)."
+BULK_PATCH_MAX = 1000
+
+
+def _clean_values(values: Iterable, field: str) -> list[str]:
+    """Stripped, non-empty values, first spelling of each case-insensitive value kept, in order."""
+    seen: dict[str, str] = {}
+    for value in values:
+        if not isinstance(value, str):
+            raise field_error(field, "Each tag must be a string.", code="invalid")
+        value = value.strip()
+        if not value:
+            continue
+        if len(value) > TAG_MAX_LENGTH:
+            raise field_error(field, f"A tag is at most {TAG_MAX_LENGTH} characters: {value[:40]}...", code="max_length")
+        seen.setdefault(value.lower(), value)
+    return list(seen.values())
+
+
+def _insert_missing(
+    *, workspace: Workspace, values: list[str], tag_type: str, user: AbstractBaseUser | None
+) -> list[Tag]:
+    """One INSERT ... ON CONFLICT DO NOTHING RETURNING for the missing values.
+    bulk_create(ignore_conflicts=True) cannot return ids, and the unique
+    constraint is on lower(tag), which update_conflicts cannot target."""
+    now = timezone.now()
+    user_id = getattr(user, "pk", None)
+    table = Tag._meta.db_table
+    row = "(%s, %s, %s, 0, '', %s, %s, %s, %s)"
+    params: list = []
+    for value in values:
+        params += [workspace.pk, value, tag_type, now, now, user_id, user_id]
+    sql = (
+        f'INSERT INTO {table} (workspace_id, tag, type, "order", description, created_at, updated_at, '
+        f"created_by_id, updated_by_id) VALUES {', '.join([row] * len(values))} "
+        f'ON CONFLICT DO NOTHING RETURNING id, tag, type, "order", description, created_at, updated_at'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [
+        Tag(
+            id=id_, workspace=workspace, tag=tag, type=type_, order=order, description=description,
+            created_at=created_at, updated_at=updated_at, created_by_id=user_id, updated_by_id=user_id,
+        )
+        for id_, tag, type_, order, description, created_at, updated_at in rows
+    ]
+
+
+def tags_resolve(
+    *,
+    workspace: Workspace,
+    values: Sequence[str],
+    user: AbstractBaseUser | None = None,
+    types: Sequence[str] = (Tag.Type.CLIENT, Tag.Type.COMMON),
+    create_type: str = Tag.Type.CLIENT,
+    field: str = "tags",
+) -> list[Tag]:
+    """Resolves tag strings case-insensitively to the workspace's tags of
+    `types` (the type listed first wins when two match), creating the unknown
+    ones as `create_type`. One query reads, one inserts the missing; a value
+    inserted concurrently by another request is re-read, never duplicated.
+    Returns one tag per distinct value, in the order given."""
+    if create_type not in types:
+        raise ValueError("create_type must be one of types")
+    cleaned = _clean_values(values, field)
+    if not cleaned:
+        return []
+    lowered = [value.lower() for value in cleaned]
+    rank = {t: i for i, t in enumerate(types)}
+    found: dict[str, Tag] = {}
+    existing = Tag.objects.annotate(tag_lower=Lower("tag")).filter(
+        workspace=workspace, type__in=list(types), tag_lower__in=lowered
+    )
+    for tag in sorted(existing, key=lambda t: rank[t.type]):
+        found.setdefault(tag.tag.lower(), tag)
+    missing = [value for value in cleaned if value.lower() not in found]
+    if missing:
+        for tag in _insert_missing(workspace=workspace, values=missing, tag_type=create_type, user=user):
+            found[tag.tag.lower()] = tag
+        raced = [value.lower() for value in missing if value.lower() not in found]
+        if raced:
+            for tag in Tag.objects.annotate(tag_lower=Lower("tag")).filter(
+                workspace=workspace, type=create_type, tag_lower__in=raced
+            ):
+                found[tag.tag.lower()] = tag
+    return [found[value] for value in lowered]
+
+
+def stage_validate(*, workspace: Workspace, stage_id) -> Tag:
+    """The clientStage tag `stage_id` of the workspace, or a 400 on `stage_id`."""
+    try:
+        pk = int(stage_id)
+    except (TypeError, ValueError):
+        raise field_error("stage_id", "A stage id is an integer.", code="invalid")
+    tag = Tag.objects.filter(workspace=workspace, pk=pk, type=Tag.Type.CLIENT_STAGE).first()
+    if tag is None:
+        raise field_error(
+            "stage_id", f"No clientStage tag with id {stage_id} in this workspace.", code="does_not_exist"
+        )
+    return tag
+
+
+def _save(tag: Tag, **kwargs) -> None:
+    # A concurrent duplicate becomes a 400, not a broken transaction.
+    try:
+        with transaction.atomic():
+            tag.save(**kwargs)
+    except IntegrityError:
+        raise field_error("tag", UNIQUE_TAG_MESSAGE, code="unique")
+
+
+def _tag_taken(*, workspace: Workspace, tag_type: str, value: str, exclude_id: int | None = None) -> bool:
+    queryset = Tag.objects.filter(workspace=workspace, type=tag_type, tag__iexact=value)
+    if exclude_id is not None:
+        queryset = queryset.exclude(pk=exclude_id)
+    return queryset.exists()
+
+
+@transaction.atomic
+def tag_create(
+    *,
+    workspace: Workspace,
+    user: AbstractBaseUser | None,
+    tag: str,
+    type: str,
+    order: int = 0,
+    description: str = "",
+) -> Tag:
+    value = tag.strip()
+    if _tag_taken(workspace=workspace, tag_type=type, value=value):
+        raise field_error("tag", UNIQUE_TAG_MESSAGE, code="unique")
+    obj = Tag(
+        workspace=workspace, tag=value, type=type, order=order, description=description,
+        created_by=user, updated_by=user,
+    )
+    _save(obj)
+    return obj
+
+
+TAG_UPDATABLE_FIELDS = ("tag", "type", "order", "description")
+
+
+@transaction.atomic
+def tag_update(*, workspace: Workspace, tag: Tag, user: AbstractBaseUser | None, **changes) -> Tag:
+    unknown = set(changes) - set(TAG_UPDATABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"tag_update() got unexpected fields {sorted(unknown)}")
+    # Contacts and messages point at a tag for what its type means (a
+    # stage, a contact tag...), so the type is fixed once created.
+    if "type" in changes:
+        if changes.pop("type") != tag.type:
+            raise field_error("type", "The type of a tag cannot be changed; create a new tag.", code="immutable")
+    if "tag" in changes:
+        changes["tag"] = changes["tag"].strip()
+        if _tag_taken(workspace=workspace, tag_type=tag.type, value=changes["tag"], exclude_id=tag.pk):
+            raise field_error("tag", UNIQUE_TAG_MESSAGE, code="unique")
+    for name, value in changes.items():
+        setattr(tag, name, value)
+    tag.updated_by = user
+    tag.updated_at = timezone.now()
+    _save(tag, update_fields=[*changes, "updated_by", "updated_at"])
+    return tag
+
+
+@transaction.atomic
+def tag_delete(*, workspace: Workspace, tag: Tag) -> None:
+    """Deletes a tag. The through tables cascade (the tag leaves every contact
+    and message carrying it) and contact.stage is SET NULL; the contacts
+    concerned get a new version and stamp first so syncs and ETags see it."""
+    contact_model = Tag._meta.get_field("contacts").related_model
+    contact_model.objects.filter(Q(stage=tag) | Q(tags=tag)).update(
+        updated_at=timezone.now(), version=F("version") + 1
+    )
+    tag.delete()
+
+
+@transaction.atomic
+def tags_bulk_patch(*, workspace: Workspace, user: AbstractBaseUser | None, patches: Sequence[dict]) -> int:
+    """Applies [{id, order?, description?}, ...] all or nothing in one
+    UPDATE ... FROM (VALUES ...). Ids must be distinct (400) and all in the
+    workspace (404 listing the others, nothing written). Returns the count."""
+    if not patches:
+        return 0
+    if len(patches) > BULK_PATCH_MAX:
+        raise field_error("patches", f"At most {BULK_PATCH_MAX} patches per request.", code="max_length")
+    ids = [p["id"] for p in patches]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
+    if duplicates:
+        raise field_error(
+            "patches", f"Each tag id may appear once; repeated: {', '.join(map(str, duplicates))}.", code="duplicate"
+        )
+    rows, params = [], []
+    for patch in patches:
+        rows.append("(%s::bigint, %s::boolean, %s::integer, %s::boolean, %s::text)")
+        params += [
+            patch["id"],
+            "order" in patch, patch.get("order"),
+            "description" in patch, patch.get("description"),
+        ]
+    user_id = getattr(user, "pk", None)
+    table = Tag._meta.db_table
+    sql = (
+        f'UPDATE {table} AS t SET "order" = CASE WHEN v.has_order THEN v.ord ELSE t."order" END, '
+        "description = CASE WHEN v.has_description THEN v.description ELSE t.description END, "
+        "updated_at = %s, updated_by_id = %s "
+        f"FROM (VALUES {', '.join(rows)}) AS v(id, has_order, ord, has_description, description) "
+        "WHERE t.id = v.id AND t.workspace_id = %s RETURNING t.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), user_id, *params, workspace.pk])
+        updated = {row[0] for row in cursor.fetchall()}
+    unknown = set(ids) - updated
+    if unknown:
+        # Raising inside the atomic block rolls the UPDATE back: all or nothing.
+        raise ObjectsNotFound(unknown, what="tag")
+    return len(updated)

@@ -1,0 +1,112 @@
+"""The tag services other apps call: tags_resolve, stage_validate, tags_by_lower_name."""
+import pytest
+from rest_framework.exceptions import ValidationError
+
+from tags import selectors, services
+from tags.models import Tag
+from tests.factories import UserFactory, WorkspaceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def make_tag(workspace, tag, type="client", **kwargs):
+    return Tag.objects.create(workspace=workspace, tag=tag, type=type, **kwargs)
+
+
+def test_resolve_reads_existing_case_insensitively_in_one_query(django_assert_num_queries):
+    workspace = WorkspaceFactory()
+    vip = make_tag(workspace, "VIP")
+    news = make_tag(workspace, "Newsletter", "common")
+    with django_assert_num_queries(1):
+        tags = services.tags_resolve(workspace=workspace, values=["vip", "NEWSLETTER", "Vip"])
+    assert [t.id for t in tags] == [vip.id, news.id]
+
+
+def test_resolve_creates_missing_as_client_in_one_insert(django_assert_num_queries):
+    workspace = WorkspaceFactory()
+    user = UserFactory()
+    make_tag(workspace, "VIP")
+    make_tag(workspace, "lead", "clientStage")  # another type: not a match
+    with django_assert_num_queries(2):
+        tags = services.tags_resolve(workspace=workspace, values=[" new ", "vip", "Lead", ""], user=user)
+    assert [t.tag for t in tags] == ["new", "VIP", "Lead"]
+    created = Tag.objects.get(pk=tags[0].pk)
+    assert created.type == "client" and created.workspace_id == workspace.id and created.created_by_id == user.id
+    assert Tag.objects.get(pk=tags[2].pk).type == "client"
+    assert Tag.objects.filter(workspace=workspace).count() == 4
+
+
+def test_resolve_prefers_the_first_type():
+    workspace = WorkspaceFactory()
+    make_tag(workspace, "x", "common")
+    client = make_tag(workspace, "X", "client")
+    assert services.tags_resolve(workspace=workspace, values=["x"]) == [client]
+
+
+def test_resolve_other_workspace_tags_are_not_used():
+    workspace, other = WorkspaceFactory(), WorkspaceFactory()
+    foreign = make_tag(other, "VIP")
+    [tag] = services.tags_resolve(workspace=workspace, values=["VIP"])
+    assert tag.pk != foreign.pk and tag.workspace_id == workspace.id
+
+
+def test_resolve_for_messages():
+    workspace = WorkspaceFactory()
+    make_tag(workspace, "urgent", "client")
+    [tag] = services.tags_resolve(
+        workspace=workspace, values=["Urgent"], types=("message", "common"), create_type="message"
+    )
+    assert tag.type == "message"
+
+
+def test_resolve_rejects_too_long_and_non_strings():
+    workspace = WorkspaceFactory()
+    with pytest.raises(ValidationError) as exc:
+        services.tags_resolve(workspace=workspace, values=["x" * 101])
+    assert "tags" in exc.value.detail
+    with pytest.raises(ValidationError):
+        services.tags_resolve(workspace=workspace, values=[12])
+    assert not Tag.objects.filter(workspace=workspace).exists()
+
+
+def test_resolve_rereads_a_tag_inserted_concurrently():
+    """Simulates the race: the tag appears between our read and our insert."""
+    workspace = WorkspaceFactory()
+    original = services._insert_missing
+
+    def insert_after_rival(**kwargs):
+        rival = make_tag(workspace, "Race", "client")
+        insert_after_rival.rival = rival
+        return original(**kwargs)
+
+    services._insert_missing = insert_after_rival
+    try:
+        [tag] = services.tags_resolve(workspace=workspace, values=["race"])
+    finally:
+        services._insert_missing = original
+    assert tag.pk == insert_after_rival.rival.pk
+    assert Tag.objects.filter(workspace=workspace, tag__iexact="race").count() == 1
+
+
+def test_stage_validate():
+    workspace, other = WorkspaceFactory(), WorkspaceFactory()
+    stage = make_tag(workspace, "Won", "clientStage")
+    client_tag = make_tag(workspace, "Won", "client")
+    foreign = make_tag(other, "Won", "clientStage")
+    assert services.stage_validate(workspace=workspace, stage_id=stage.id) == stage
+    assert services.stage_validate(workspace=workspace, stage_id=str(stage.id)) == stage
+    for bad in (client_tag.id, foreign.id, 999999, "abc", None):
+        with pytest.raises(ValidationError) as exc:
+            services.stage_validate(workspace=workspace, stage_id=bad)
+        assert "stage_id" in exc.value.detail
+
+
+def test_tags_by_lower_name(django_assert_num_queries):
+    workspace = WorkspaceFactory()
+    client = make_tag(workspace, "VIP", "client")
+    make_tag(workspace, "vip", "common")
+    common = make_tag(workspace, "Partner", "common")
+    make_tag(workspace, "Won", "clientStage")
+    with django_assert_num_queries(1):
+        found = selectors.tags_by_lower_name(workspace=workspace, types=("client", "common"))
+    assert found == {"vip": client, "partner": common}
