@@ -148,6 +148,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/v1/crm",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # Several components have a field named "type"; name each choice set.
+    "ENUM_NAME_OVERRIDES": {
+        "ErrorTypeEnum": ["validation_error", "client_error", "server_error"],
+        "TagTypeEnum": "tags.models.Tag.Type",
+    },
 }
 
 # Celery. The embedded default is kombu's filesystem transport so the
@@ -169,7 +174,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
     }
 )
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
+if CELERY_BROKER_URL.startswith("filesystem"):
+    # Embedded mode works from any entry point (manage.py, celery), not only the quickstart.
+    for _folder in ("queue", "processed", "results"):
+        (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+# Results are off unless asked for; the embedded quickstart keeps them as
+# files so `ping.delay().get()` can prove its worker runs tasks.
+CELERY_RESULT_BACKEND = env(
+    "CELERY_RESULT_BACKEND",
+    default=f"file://{_BROKER_DIR / 'results'}" if CELERY_BROKER_URL.startswith("filesystem") else None,
+)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

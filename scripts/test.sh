@@ -1,16 +1,12 @@
 #!/usr/bin/env bash
 # Sets up a virtualenv, installs the project with its test extra, and runs the
-# whole test suite on PostgreSQL with Redis as the Celery broker.
+# whole test suite on PostgreSQL with Redis as the Celery broker (both must be
+# running; .ci/run starts them when they are installed but down).
 # Extra arguments go to pytest (e.g. scripts/test.sh tests/crm -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test]"
+. scripts/_setup.sh
+ensure_venv test
 
 export SECRET_KEY=${SECRET_KEY:-test-secret-key}
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/crm}
