@@ -1,0 +1,62 @@
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
+from rest_framework import serializers
+
+from crm.openapi import ErrorSerializer
+from crm.serializers import WorkspaceModelSerializer
+
+from .models import Tag
+from .services import BULK_PATCH_MAX
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Create (seed createTag input)",
+            value={"type": "client", "tag": "sample", "order": 1, "description": "sample"},
+            request_only=True,
+        ),
+    ]
+)
+class TagSerializer(WorkspaceModelSerializer):
+    tag = serializers.CharField(max_length=100, help_text="Unique per type in the workspace, case-insensitive.")
+    type = serializers.ChoiceField(choices=Tag.Type.choices, help_text="Fixed once the tag exists.")
+    order = serializers.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    workspace_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Tag
+        fields = ["id", "tag", "type", "order", "description", "workspace_id", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class TagPatchSerializer(serializers.Serializer):
+    id = serializers.IntegerField(min_value=1, help_text="A tag of the workspace.")
+    order = serializers.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Reorder two tags",
+            value={"patches": [{"id": 12, "order": 1}, {"id": 13, "order": 2, "description": "Hot prospects"}]},
+            request_only=True,
+        )
+    ]
+)
+class TagBulkPatchSerializer(serializers.Serializer):
+    patches = TagPatchSerializer(
+        many=True, min_length=1, max_length=BULK_PATCH_MAX,
+        help_text=f"1..{BULK_PATCH_MAX} patches; each id at most once. Absent fields are left as they are.",
+    )
+
+
+class TagBulkPatchResultSerializer(serializers.Serializer):
+    updated = serializers.IntegerField(help_text="How many tags were patched.")
+
+
+class TagsNotFoundErrorSerializer(ErrorSerializer):
+    ids = serializers.ListField(child=serializers.IntegerField(), help_text="The ids not found in the workspace.")
