@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 from crm.models import WorkspaceScopedModel
 
@@ -32,15 +33,21 @@ class Contact(WorkspaceScopedModel):
     title = models.CharField(max_length=255, blank=True, default="")
     note = models.TextField(blank=True, default="")
     logo = models.CharField(max_length=500, blank=True, default="")
-    label = models.ForeignKey("labels.ContactLabel", null=True, blank=True, on_delete=models.PROTECT, related_name="contacts")
+    # FK indexes replaced by (fk, id) composites below: they serve the FK
+    # lookups and the filter-then-order-by-id lists alike.
+    label = models.ForeignKey(
+        "labels.ContactLabel", null=True, blank=True, on_delete=models.PROTECT, related_name="contacts", db_index=False
+    )
     tags = models.ManyToManyField("tags.Tag", through="ContactTag", related_name="contacts", blank=True)
-    stage = models.ForeignKey("tags.Tag", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    stage = models.ForeignKey(
+        "tags.Tag", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     external_client_id = models.CharField(max_length=255, null=True, blank=True)
     default_agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     sub_owners = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
     visibility_type = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
@@ -61,6 +68,29 @@ class Contact(WorkspaceScopedModel):
             # A plain unique constraint admits many NULLs, and unlike a partial
             # index it can be the target of INSERT ... ON CONFLICT.
             models.UniqueConstraint(fields=["workspace", "external_client_id"], name="uniq_contact_external_id"),
+        ]
+        # Every list filter and sort has an index ending in id, so a filtered
+        # page is an ordered index range, not a sort of all matches. Text
+        # filters compare lower(field) (case-insensitive exact match) and the
+        # name sorts order by it too. `search` uses a trigram GIN index that
+        # migration 0003 creates on PostgreSQL only.
+        indexes = [
+            models.Index(fields=["workspace", "id"], name="contact_ws_id_idx"),
+            models.Index(fields=["workspace", "email", "id"], name="contact_email_idx"),
+            models.Index(fields=["workspace", "phone"], name="contact_phone_idx"),
+            models.Index("workspace", Lower("name"), "id", name="contact_name_idx"),
+            models.Index("workspace", Lower("surname"), "id", name="contact_surname_idx"),
+            models.Index("workspace", Lower("code"), "id", name="contact_code_idx"),
+            models.Index("workspace", Lower("city"), "id", name="contact_city_idx"),
+            models.Index("workspace", Lower("country"), "id", name="contact_country_idx"),
+            models.Index(fields=["workspace", "created_at", "id"], name="contact_created_idx"),
+            models.Index(fields=["workspace", "updated_at", "id"], name="contact_updated_idx"),
+            models.Index(fields=["label", "id"], name="contact_label_idx"),
+            models.Index(fields=["stage", "id"], name="contact_stage_idx"),
+            models.Index(fields=["owner", "id"], name="contact_owner_idx"),
+            models.Index(
+                fields=["workspace", "id"], name="contact_archived_idx", condition=models.Q(deleted_at__isnull=False)
+            ),
         ]
 
     def __str__(self):

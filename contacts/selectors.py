@@ -1,0 +1,165 @@
+"""Reads for contacts: visibility, lookups by id, and the batch loading of
+everything a page of contacts shows (a constant number of queries per page).
+
+Visibility (DESIGN, Contacts): workspace admins see and edit everything.
+Members see `public` and `team` contacts and the `private` ones they own or
+sub-own; they edit `public` contacts and those they own or sub-own (`team`
+contacts of others are `view_only`).
+"""
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from crm.models import Membership, Workspace
+
+from .models import Contact, ContactTag, CustomFieldDefinition
+
+# Must stay identical to the index of migration 0003 (contact_search_trgm_idx).
+SEARCH_EXPRESSION = (
+    'lower("contacts_contact"."name") || \' \' || lower("contacts_contact"."surname") || \' \' || '
+    '"contacts_contact"."email" || \' \' || "contacts_contact"."phone" || \' \' || lower("contacts_contact"."code")'
+)
+
+
+def is_admin(role) -> bool:
+    return role == Membership.Role.ADMIN
+
+
+def _sub_owned(user) -> Exists:
+    return Exists(Contact.sub_owners.through.objects.filter(contact_id=OuterRef("pk"), user_id=user.pk))
+
+
+def visible_q(*, user, role) -> Q:
+    if is_admin(role):
+        return Q()
+    return ~Q(visibility_type=Contact.Visibility.PRIVATE) | Q(owner_id=user.pk) | Q(_sub_owned(user))
+
+
+def editable_q(*, user, role) -> Q:
+    if is_admin(role):
+        return Q()
+    return Q(visibility_type=Contact.Visibility.PUBLIC) | Q(owner_id=user.pk) | Q(_sub_owned(user))
+
+
+def contact_visible(queryset: QuerySet, *, user, role) -> QuerySet:
+    return queryset if is_admin(role) else queryset.filter(visible_q(user=user, role=role))
+
+
+def contacts_queryset(*, workspace: Workspace, user, role) -> QuerySet:
+    return contact_visible(Contact.objects.filter(workspace=workspace), user=user, role=role)
+
+
+def contact_access(*, workspace: Workspace, user, role, ids: Sequence[int]) -> dict[int, bool]:
+    """{id: editable} for the ids the caller can see, in one query."""
+    queryset = contacts_queryset(workspace=workspace, user=user, role=role).filter(pk__in=list(ids))
+    if is_admin(role):
+        return {pk: True for pk in queryset.values_list("pk", flat=True)}
+    rows = queryset.annotate(_editable=editable_annotation(user=user, role=role)).values_list("pk", "_editable")
+    return dict(rows)
+
+
+def editable_annotation(*, user, role):
+    from django.db.models import BooleanField, ExpressionWrapper
+
+    return ExpressionWrapper(editable_q(user=user, role=role), output_field=BooleanField())
+
+
+def with_row_relations(queryset: QuerySet) -> QuerySet:
+    """The one-to-one relations every output row shows, joined in the page query."""
+    return queryset.select_related("label", "organization")
+
+
+def contact_search(queryset: QuerySet, text: str) -> QuerySet:
+    """Case-insensitive substring over name, surname, email, phone and code;
+    served by the trigram index on PostgreSQL. A phone-looking text is
+    matched by its digits (the stored phones are E.164)."""
+    text = text.strip().lower()
+    stripped = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "").replace(".", "")
+    if stripped.lstrip("+").isdigit() and len(stripped.lstrip("+")) >= 3:
+        text = stripped
+    return queryset.alias(_search=RawSQL(SEARCH_EXPRESSION, ())).filter(_search__contains=text)
+
+
+def contacts_by_ids(*, workspace: Workspace, user, role, ids: Sequence[int]) -> list[Contact]:
+    """The visible contacts of `ids` in the order asked (unknown ids are left out), one query."""
+    rows = with_row_relations(contacts_queryset(workspace=workspace, user=user, role=role).filter(pk__in=list(ids)))
+    by_id = {c.pk: c for c in rows}
+    return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+
+def contact_detail(*, workspace: Workspace, pk: int) -> Contact:
+    return with_row_relations(Contact.objects.filter(workspace=workspace)).get(pk=pk)
+
+
+class PageRelations:
+    """Everything rows of a page show beyond their own columns, loaded with
+    one query per kind whatever the number of rows."""
+
+    def __init__(self):
+        self.tags: dict[int, list[str]] = defaultdict(list)
+        self.sub_owner_ids: dict[int, list[int]] = defaultdict(list)
+        self.users: dict[int, dict] = {}
+        self.persons: dict[int, list[dict]] = defaultdict(list)
+        self.definitions: list[dict] = []
+
+
+PERSON_FIELDS = ("id", "name", "surname", "email", "phone")
+
+
+def page_relations(*, workspace: Workspace, contacts: Sequence[Contact], need: Iterable[str]) -> PageRelations:
+    """`need` names what to load: tags, sub_owners, users, persons, custom_fields."""
+    need = set(need)
+    relations = PageRelations()
+    if not contacts:
+        return relations
+    ids = [c.pk for c in contacts]
+    if "tags" in need:
+        rows = (
+            ContactTag.objects.filter(contact_id__in=ids)
+            .order_by("tag__order", "tag__tag", "tag_id")
+            .values_list("contact_id", "tag__tag")
+        )
+        for contact_id, tag in rows:
+            relations.tags[contact_id].append(tag)
+    if "sub_owners" in need or "users" in need:
+        rows = Contact.sub_owners.through.objects.filter(contact_id__in=ids).order_by("id").values_list(
+            "contact_id", "user_id"
+        )
+        for contact_id, user_id in rows:
+            relations.sub_owner_ids[contact_id].append(user_id)
+    if "users" in need:
+        user_ids = {c.owner_id for c in contacts if c.owner_id}
+        user_ids.update(u for ids_ in relations.sub_owner_ids.values() for u in ids_)
+        if user_ids:
+            rows = Membership.objects.filter(workspace=workspace, user_id__in=user_ids).values(
+                "user_id", "role", "user__first_name", "user__last_name", "user__email", "user__is_active"
+            )
+            for row in rows:
+                relations.users[row["user_id"]] = {
+                    "id": row["user_id"],
+                    "first_name": row["user__first_name"],
+                    "last_name": row["user__last_name"],
+                    "email": row["user__email"],
+                    "contact": "",
+                    "role": row["role"],
+                    "status": "active" if row["user__is_active"] else "inactive",
+                }
+    if "persons" in need:
+        organization_ids = [c.pk for c in contacts if c.type == Contact.Type.ORGANIZATION]
+        if organization_ids:
+            rows = (
+                Contact.objects.filter(organization_id__in=organization_ids, deleted_at__isnull=True)
+                .order_by("id")
+                .values("organization_id", *PERSON_FIELDS)
+            )
+            for row in rows:
+                relations.persons[row.pop("organization_id")].append(row)
+    if "custom_fields" in need:
+        relations.definitions = list(
+            CustomFieldDefinition.objects.filter(workspace=workspace).order_by("id").values(
+                "code", "label", "short_name", "module"
+            )
+        )
+    return relations
