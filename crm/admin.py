@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
@@ -38,8 +39,23 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "workspace"]
 
 
+class ApiTokenAdminForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["workspace", "user", "name", "expires_at"]
+
+    def clean(self):
+        cleaned = super().clean()
+        workspace, user = cleaned.get("workspace"), cleaned.get("user")
+        # Authentication refuses a token whose user is not a member: don't issue a dead one.
+        if workspace and user and not Membership.objects.filter(workspace=workspace, user=user).exists():
+            self.add_error("user", f"{user} is not a member of {workspace}; add a membership first.")
+        return cleaned
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
+    form = ApiTokenAdminForm
     list_display = ["id", "name", "workspace", "user", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
     search_fields = ["name", "prefix", "user__email", "workspace__name"]
     list_filter = ["workspace", ("revoked_at", admin.EmptyFieldListFilter), "created_at"]

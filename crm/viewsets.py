@@ -15,7 +15,8 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "get_queryset" in cls.__dict__:
+        # Resolved through the MRO, so a mixin listed before this class cannot bypass it either.
+        if cls.get_queryset is not WorkspaceViewSet.get_queryset:
             raise TypeError(
                 f"{cls.__name__} overrides get_queryset(); override scope_queryset(queryset) "
                 "instead so workspace scoping cannot be lost."
