@@ -80,7 +80,11 @@ LABEL_UPDATABLE_FIELDS = ("name", "color", "icon", "owner")
 
 
 @transaction.atomic
-def label_update(*, workspace: Workspace, label: ContactLabel, user: AbstractBaseUser | None, **changes) -> ContactLabel:
+def label_update(
+    *, workspace: Workspace, label: ContactLabel, user: AbstractBaseUser | None, changes: dict
+) -> ContactLabel:
+    """Applies `changes` (a subset of name, color, icon, owner)."""
+    changes = dict(changes)
     unknown = set(changes) - set(LABEL_UPDATABLE_FIELDS)
     if unknown:
         raise TypeError(f"label_update() got unexpected fields {sorted(unknown)}")

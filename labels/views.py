@@ -60,7 +60,7 @@ class ContactLabelViewSet(WorkspaceModelViewSet):
 
     def perform_update(self, serializer):
         serializer.instance = services.label_update(
-            workspace=self.workspace, label=serializer.instance, user=self.request.user, **serializer.validated_data
+            workspace=self.workspace, label=serializer.instance, user=self.request.user, changes=serializer.validated_data
         )
 
     def destroy(self, request, *args, **kwargs):

@@ -48,8 +48,8 @@ class TagPatchSerializer(serializers.Serializer):
     ]
 )
 class TagBulkPatchSerializer(serializers.Serializer):
-    patches = TagPatchSerializer(
-        many=True, min_length=1, max_length=BULK_PATCH_MAX,
+    patches = serializers.ListField(
+        child=TagPatchSerializer(), min_length=1, max_length=BULK_PATCH_MAX,
         help_text=f"1..{BULK_PATCH_MAX} patches; each id at most once. Absent fields are left as they are.",
     )
 

@@ -158,7 +158,9 @@ TAG_UPDATABLE_FIELDS = ("tag", "type", "order", "description")
 
 
 @transaction.atomic
-def tag_update(*, workspace: Workspace, tag: Tag, user: AbstractBaseUser | None, **changes) -> Tag:
+def tag_update(*, workspace: Workspace, tag: Tag, user: AbstractBaseUser | None, changes: dict) -> Tag:
+    """Applies `changes` (a subset of tag, type, order, description)."""
+    changes = dict(changes)
     unknown = set(changes) - set(TAG_UPDATABLE_FIELDS)
     if unknown:
         raise TypeError(f"tag_update() got unexpected fields {sorted(unknown)}")

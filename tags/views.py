@@ -64,7 +64,7 @@ class TagViewSet(WorkspaceModelViewSet):
 
     def perform_update(self, serializer):
         serializer.instance = services.tag_update(
-            workspace=self.workspace, tag=serializer.instance, user=self.request.user, **serializer.validated_data
+            workspace=self.workspace, tag=serializer.instance, user=self.request.user, changes=serializer.validated_data
         )
 
     def destroy(self, request, *args, **kwargs):
