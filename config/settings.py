@@ -152,6 +152,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ErrorTypeEnum": ["validation_error", "client_error", "server_error"],
         "TagTypeEnum": "tags.models.Tag.Type",
+        "ConversationStatusEnum": "messaging.models.Conversation.Status",
+        "MessageStatusEnum": "messaging.models.Message.Status",
+        "MessageTypeEnum": "messaging.models.Message.Type",
+        "ReportedMessageStatusEnum": "messaging.serializers.REPORTED_STATUS_CHOICES",
     },
 }
 

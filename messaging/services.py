@@ -1,0 +1,367 @@
+"""Writes for messaging: integrations, conversations, messages, template
+notifications, delivery through a provider and provider status reports."""
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from enum import Enum
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.db.models import F, ProtectedError, Q
+from django.utils import timezone
+
+from crm.errors import Conflict, ObjectsNotFound, field_error
+from crm.models import Workspace
+
+from . import selectors
+from .models import Conversation, Integration, Message, MessageTag
+from .providers import ConfigError, DeliveryError, get_provider
+from .templating import placeholder_values, render_components
+
+logger = logging.getLogger("messaging")
+
+# A claimed row stays claimed this long: far beyond any provider timeout, so a
+# redelivered task cannot send while the first is still talking to the provider.
+CLAIM_LEASE = timedelta(minutes=5)
+_url_validator = URLValidator(schemes=["http", "https"])
+
+# Statuses only move forward; `failed` is reachable from pending or sent.
+_FORWARD_FROM = {
+    Message.Status.SENT: [Message.Status.PENDING],
+    Message.Status.DELIVERED: [Message.Status.PENDING, Message.Status.SENT],
+    Message.Status.READ: [Message.Status.PENDING, Message.Status.SENT, Message.Status.DELIVERED],
+    Message.Status.FAILED: [Message.Status.PENDING, Message.Status.SENT],
+}
+
+
+# -- integrations -----------------------------------------------------------
+def _clean_integration(*, provider: str, config: dict, secret: str) -> dict:
+    try:
+        cleaned = get_provider(provider).validate_config(config or {})
+    except ConfigError as exc:
+        field, message = next(iter(exc.errors.items()))
+        raise field_error(f"config.{field}", message)
+    if get_provider(provider).requires_secret and not secret:
+        raise field_error("secret", f"The {provider} provider signs its requests: a secret is required.", code="required")
+    return cleaned
+
+
+@transaction.atomic
+def integration_create(
+    *, workspace: Workspace, user: AbstractBaseUser | None, name: str, provider: str = Integration.Provider.CONSOLE,
+    config: dict | None = None, secret: str = "", active: bool = True,
+) -> Integration:
+    cleaned = _clean_integration(provider=provider, config=config or {}, secret=secret)
+    return Integration.objects.create(
+        workspace=workspace, name=name, provider=provider, config=cleaned, secret=secret, active=active,
+        created_by=user, updated_by=user,
+    )
+
+
+@transaction.atomic
+def integration_update(*, workspace: Workspace, integration: Integration, user: AbstractBaseUser | None, **changes) -> Integration:
+    unknown = set(changes) - {"name", "provider", "config", "secret", "active"}
+    if unknown:
+        raise TypeError(f"integration_update() got unexpected fields {sorted(unknown)}")
+    provider = changes.get("provider", integration.provider)
+    if "config" in changes or "provider" in changes:
+        config = changes.get("config", integration.config if provider == integration.provider else {})
+    else:
+        config = integration.config
+    secret = changes.get("secret", integration.secret)
+    changes["config"] = _clean_integration(provider=provider, config=config, secret=secret)
+    for name, value in changes.items():
+        setattr(integration, name, value)
+    integration.updated_by = user
+    integration.updated_at = timezone.now()
+    integration.save()
+    return integration
+
+
+@transaction.atomic
+def integration_delete(*, workspace: Workspace, integration: Integration) -> None:
+    try:
+        with transaction.atomic():
+            integration.delete()
+    except ProtectedError:
+        raise Conflict("The integration has conversations; deactivate it (active=false) instead.", code="in_use")
+
+
+# -- conversations ----------------------------------------------------------
+def _open_conversation(*, workspace: Workspace, contact, integration: Integration, user) -> tuple[Conversation, bool]:
+    """The open conversation of contact and integration, opened if none.
+    The partial unique constraint makes concurrent callers agree on one."""
+    existing = Conversation.objects.filter(
+        workspace=workspace, contact=contact, integration=integration, status=Conversation.Status.OPEN
+    ).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return Conversation.objects.create(
+                workspace=workspace, contact=contact, integration=integration, created_by=user, updated_by=user
+            ), True
+    except IntegrityError:
+        return Conversation.objects.get(
+            workspace=workspace, contact=contact, integration=integration, status=Conversation.Status.OPEN
+        ), False
+
+
+@transaction.atomic
+def conversation_create(*, workspace: Workspace, user: AbstractBaseUser | None, contact, integration: Integration) -> Conversation:
+    conversation, created = _open_conversation(workspace=workspace, contact=contact, integration=integration, user=user)
+    if not created:
+        raise Conflict(
+            f"An open conversation of this contact on this integration exists (id {conversation.pk}).",
+            code="conversation_exists", conversation_id=conversation.pk,
+        )
+    return conversation
+
+
+@transaction.atomic
+def conversation_update(*, workspace: Workspace, conversation: Conversation, user: AbstractBaseUser | None, status: str) -> Conversation:
+    conversation.status = status
+    conversation.updated_by = user
+    conversation.updated_at = timezone.now()
+    try:
+        with transaction.atomic():
+            conversation.save(update_fields=["status", "updated_by", "updated_at"])
+    except IntegrityError:
+        raise Conflict(
+            "Another open conversation of this contact on this integration exists; close it first.",
+            code="conversation_exists",
+        )
+    return conversation
+
+
+# -- messages ---------------------------------------------------------------
+def _enqueue_delivery(message: Message) -> None:
+    from .tasks import enqueue_delivery
+
+    transaction.on_commit(lambda: enqueue_delivery(message.pk))
+
+
+def _touch_conversation(conversation: Conversation, at) -> None:
+    Conversation.objects.filter(pk=conversation.pk).filter(
+        Q(last_message_at__isnull=True) | Q(last_message_at__lt=at)
+    ).update(last_message_at=at, updated_at=at)
+    conversation.last_message_at = at
+
+
+@transaction.atomic
+def message_add(
+    *,
+    workspace: Workspace,
+    conversation: Conversation,
+    user: AbstractBaseUser | None,
+    content: str,
+    type: str,
+    note_type: str = "",
+    reply_to_message_id: int | None = None,
+    tags: Sequence[str] = (),
+) -> Message:
+    """The addMessage operation. A note is stored as `internal` and never
+    sent; anything else starts `pending` and is delivered after commit."""
+    is_note = type == Message.Type.NOTE
+    if type in Message.MEDIA_TYPES:
+        try:
+            _url_validator(content)
+        except DjangoValidationError:
+            raise field_error("content", f"A {type} message's content is the http(s) URL of the media file.")
+    if note_type and not is_note:
+        raise field_error("note_type", "note_type applies to messages of type note only.")
+    integration = conversation.integration
+    if not is_note and not integration.active:
+        raise field_error("type", "The conversation's integration is not active; only notes can be added.", code="inactive")
+    reply_to = None
+    if reply_to_message_id is not None:
+        reply_to = Message.objects.filter(
+            workspace=workspace, conversation=conversation, pk=reply_to_message_id
+        ).first()
+        if reply_to is None:
+            raise field_error(
+                "reply_to_message_id", "Not a message of this conversation.", code="does_not_exist"
+            )
+    now = timezone.now()
+    message = Message.objects.create(
+        workspace=workspace, conversation=conversation, integration=integration, content=content, type=type,
+        note_type=note_type, reply_to=reply_to, is_agent=True,
+        status=Message.Status.INTERNAL if is_note else Message.Status.PENDING,
+        created_at=now, updated_at=now, created_by=user, updated_by=user,
+    )
+    _set_tags(workspace=workspace, message=message, values=tags, user=user)
+    _touch_conversation(conversation, now)
+    if not is_note:
+        _enqueue_delivery(message)
+    return message
+
+
+def _set_tags(*, workspace: Workspace, message: Message, values: Sequence[str], user) -> None:
+    from tags.services import tags_resolve
+
+    resolved = tags_resolve(
+        workspace=workspace, values=list(values), user=user, types=("message", "common"), create_type="message"
+    ) if values else []
+    if resolved:
+        MessageTag.objects.bulk_create([MessageTag(message=message, tag=tag) for tag in resolved])
+    # the response shows them without another query
+    message._prefetched_objects_cache = {"tags": resolved}
+
+
+def _contact_for_notification(*, workspace: Workspace, user, client_id: int | None, phone: str | None):
+    from contacts.validators import normalize_phone
+
+    if client_id is not None:
+        contact = selectors.contact_get(workspace=workspace, contact_id=client_id)
+        if contact is None:
+            raise field_error("client_id", f"No contact with id {client_id} in this workspace.", code="does_not_exist")
+        return contact
+    try:
+        normalized = normalize_phone(phone, region=workspace.default_phone_region)
+    except ValueError as exc:
+        raise field_error("phone", str(exc))
+    contact = selectors.contact_by_phone(workspace=workspace, phone=normalized)
+    if contact is not None:
+        return contact
+    from contacts.services import contact_upsert
+
+    contact, _ = contact_upsert(
+        workspace=workspace, user=user, data={"external_client_id": normalized, "phone": normalized}
+    )
+    return contact
+
+
+@transaction.atomic
+def notification_send(
+    *,
+    workspace: Workspace,
+    user: AbstractBaseUser | None,
+    integration: Integration,
+    template_name: str,
+    client_id: int | None = None,
+    phone: str | None = None,
+    template_lang: str = "",
+    template_components: Any = None,
+    trunk: str = "",
+    sender_id: str = "",
+) -> Message:
+    """The sendNotification operation: finds (or creates, by phone) the
+    contact, finds or opens its conversation on the integration, renders the
+    placeholders, stores a template message and enqueues its delivery."""
+    if client_id is None and not phone:
+        raise field_error("client_id", "Give client_id or phone.", code="required")
+    if not integration.active:
+        raise field_error("integration_id", "The integration is not active.", code="inactive")
+    contact = _contact_for_notification(workspace=workspace, user=user, client_id=client_id, phone=phone)
+    conversation, _ = _open_conversation(workspace=workspace, contact=contact, integration=integration, user=user)
+    components = (
+        render_components(template_components, placeholder_values(contact)) if template_components is not None else None
+    )
+    now = timezone.now()
+    message = Message.objects.create(
+        workspace=workspace, conversation=conversation, integration=integration, content=template_name,
+        type=Message.Type.TEMPLATE, is_agent=True, status=Message.Status.PENDING, template_name=template_name,
+        template_lang=template_lang, template_components=components, trunk=trunk, sender_id=sender_id,
+        created_at=now, updated_at=now, created_by=user, updated_by=user,
+    )
+    _touch_conversation(conversation, now)
+    _enqueue_delivery(message)
+    return message
+
+
+# -- delivery ---------------------------------------------------------------
+class DeliveryOutcome(str, Enum):
+    SENT = "sent"
+    FAILED = "failed"
+    RETRY = "retry"
+    SKIPPED = "skipped"  # not pending, or claimed by another run
+
+
+def message_payload(message: Message) -> dict:
+    """What a provider sends: the message and who it is for."""
+    contact = message.conversation.contact
+    payload = {
+        "message_id": message.pk,
+        "workspace_id": message.workspace_id,
+        "integration_id": message.integration_id,
+        "conversation_id": message.conversation_id,
+        "type": message.type,
+        "content": message.content,
+        "reply_to_message_id": message.reply_to_id,
+        "to": {
+            "contact_id": contact.pk,
+            "phone": contact.phone,
+            "email": contact.email,
+            "external_client_id": contact.external_client_id,
+        },
+        "created_at": message.created_at.isoformat(),
+    }
+    if message.type == Message.Type.TEMPLATE:
+        payload["template"] = {
+            "name": message.template_name,
+            "lang": message.template_lang,
+            "components": message.template_components,
+        }
+        payload["trunk"] = message.trunk
+        payload["sender_id"] = message.sender_id
+    return payload
+
+
+def message_deliver(*, message_id: int, final_attempt: bool) -> DeliveryOutcome:
+    """Sends one pending message through its integration's provider.
+
+    Check-and-claim: one UPDATE takes the row only if it is still pending and
+    not claimed by a live run, so a redelivered task never sends twice. No
+    transaction is held while the provider is called."""
+    now = timezone.now()
+    claimed = (
+        Message.objects.filter(pk=message_id, status=Message.Status.PENDING)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + CLAIM_LEASE, delivery_attempts=F("delivery_attempts") + 1)
+    )
+    if not claimed:
+        return DeliveryOutcome.SKIPPED
+    message = Message.objects.select_related("integration", "conversation__contact").get(pk=message_id)
+    pending = Message.objects.filter(pk=message_id, status=Message.Status.PENDING)
+    if not message.integration.active:
+        pending.update(status=Message.Status.FAILED, error="The integration is not active.", claimed_until=None)
+        return DeliveryOutcome.FAILED
+    try:
+        result = get_provider(message.integration.provider).send(message.integration, message_payload(message))
+    except DeliveryError as exc:
+        error = str(exc)[:2000]
+        if exc.transient and not final_attempt:
+            pending.update(error=error, claimed_until=None, updated_at=timezone.now())
+            return DeliveryOutcome.RETRY
+        pending.update(status=Message.Status.FAILED, error=error, claimed_until=None, updated_at=timezone.now())
+        logger.warning("message %s failed: %s", message_id, error)
+        return DeliveryOutcome.FAILED
+    sent_at = timezone.now()
+    pending.update(
+        status=Message.Status.SENT, external_message_id=result.external_message_id, sent_at=sent_at,
+        error="", claimed_until=None, updated_at=sent_at,
+    )
+    return DeliveryOutcome.SENT
+
+
+# -- provider status reports ------------------------------------------------
+def message_status_report(
+    *, integration: Integration, external_message_id: str, status: str, error: str = ""
+) -> tuple[Message, bool]:
+    """Applies a provider's status report. Returns the message and whether it
+    changed: a report that would move the status backwards is ignored."""
+    messages = Message.objects.filter(
+        workspace_id=integration.workspace_id, integration=integration, external_message_id=external_message_id
+    )
+    changes = {"status": status, "updated_at": timezone.now()}
+    if status == Message.Status.FAILED:
+        changes["error"] = error[:2000]
+    updated = messages.filter(status__in=_FORWARD_FROM[status]).update(**changes)
+    message = messages.first()
+    if message is None:
+        raise ObjectsNotFound([external_message_id], what="external message")
+    return message, bool(updated)
+

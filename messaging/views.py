@@ -1,0 +1,177 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm.permissions import IsWorkspaceAdminOrReadOnly
+from crm.viewsets import WorkspaceModelViewSet, WorkspaceViewSet
+
+from . import selectors, services
+from .authentication import IntegrationSignatureAuthentication, IsSignedByIntegration
+from .filters import ConversationFilter, MessageFilter
+from .models import Conversation, Integration, Message
+from .pagination import CursorOnlyPagination
+from .serializers import (
+    ConversationSerializer,
+    ConversationUpdateSerializer,
+    IntegrationSerializer,
+    MessageAddedSerializer,
+    MessageAddSerializer,
+    MessageSerializer,
+    NotificationSentSerializer,
+    NotificationSerializer,
+    StatusReportResultSerializer,
+    StatusReportSerializer,
+)
+
+
+@extend_schema(tags=["integrations"])
+class IntegrationViewSet(WorkspaceModelViewSet):
+    """Channels messages go out through. Members read; admins write. The
+    secret is write-only."""
+
+    queryset = Integration.objects.all()
+    serializer_class = IntegrationSerializer
+    permission_classes = [IsWorkspaceAdminOrReadOnly]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def scope_queryset(self, queryset):
+        return selectors.integrations(queryset=queryset)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.integration_create(
+            workspace=self.workspace, user=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.integration_update(
+            workspace=self.workspace, integration=serializer.instance, user=self.request.user,
+            **serializer.validated_data,
+        )
+
+    def perform_destroy(self, instance):
+        services.integration_delete(workspace=self.workspace, integration=instance)
+
+
+@extend_schema(tags=["conversations"])
+@extend_schema_view(
+    partial_update=extend_schema(request=ConversationUpdateSerializer, responses=ConversationSerializer),
+)
+class ConversationViewSet(
+    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+    WorkspaceViewSet,
+):
+    queryset = Conversation.objects.all()
+    serializer_class = ConversationSerializer
+    filterset_class = ConversationFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def scope_queryset(self, queryset):
+        return selectors.conversations(queryset=queryset)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.conversation_create(
+            workspace=self.workspace, user=self.request.user, **serializer.validated_data
+        )
+
+    def partial_update(self, request, *args, **kwargs):
+        conversation = self.get_object()
+        payload = ConversationUpdateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        conversation = services.conversation_update(
+            workspace=self.workspace, conversation=conversation, user=request.user, **payload.validated_data
+        )
+        return Response(ConversationSerializer(conversation).data)
+
+
+@extend_schema(tags=["messages"])
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="conversation_messages_list",
+        summary="A conversation's messages, newest first (keyset pages: pass nextCursor as cursor)",
+    ),
+    create=extend_schema(
+        operation_id="conversation_messages_add",
+        summary="addMessage: add a message (a note is stored, never sent)",
+        request=MessageAddSerializer,
+        responses={201: MessageAddedSerializer},
+    ),
+)
+class ConversationMessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, WorkspaceViewSet):
+    queryset = Message.objects.all()
+    serializer_class = MessageSerializer
+    filterset_class = MessageFilter
+    pagination_class = CursorOnlyPagination
+
+    def get_conversation(self) -> Conversation:
+        # 404 for an unknown conversation or one of another workspace
+        return get_object_or_404(Conversation.objects.select_related("integration"), workspace=self.workspace, pk=self.kwargs["conversation_pk"])
+
+    def scope_queryset(self, queryset):
+        return selectors.messages_with_tags(
+            queryset.filter(conversation_id=self.kwargs["conversation_pk"]).order_by("-created_at", "-id")
+        )
+
+    def list(self, request, *args, **kwargs):
+        self.get_conversation()
+        return super().list(request, *args, **kwargs)
+
+    def create(self, request, *args, **kwargs):
+        conversation = self.get_conversation()
+        payload = MessageAddSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        message = services.message_add(
+            workspace=self.workspace, conversation=conversation, user=request.user, **payload.validated_data
+        )
+        return Response(MessageAddedSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["messages"])
+class MessageViewSet(mixins.RetrieveModelMixin, WorkspaceViewSet):
+    queryset = Message.objects.all()
+    serializer_class = MessageSerializer
+
+    def scope_queryset(self, queryset):
+        return selectors.messages_with_tags(queryset)
+
+
+class NotificationView(APIView):
+    @extend_schema(
+        operation_id="notifications_send",
+        summary="sendNotification: send a template to a contact (by client_id or phone)",
+        tags=["messages"],
+        request=NotificationSerializer,
+        responses={201: NotificationSentSerializer},
+    )
+    def post(self, request):
+        payload = NotificationSerializer(data=request.data, context={"request": request})
+        payload.is_valid(raise_exception=True)
+        message = services.notification_send(
+            workspace=request.auth.workspace, user=request.user, **{
+                ("integration" if key == "integration_id" else key): value
+                for key, value in payload.validated_data.items()
+            },
+        )
+        return Response(NotificationSentSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class IntegrationStatusView(APIView):
+    """A provider reports a message's status change, signed with the integration's secret."""
+
+    authentication_classes = [IntegrationSignatureAuthentication]
+    permission_classes = [IsSignedByIntegration]
+    max_body_bytes = 64 * 1024
+
+    @extend_schema(
+        operation_id="integrations_status_report",
+        summary="A provider reports delivered / read / failed (statuses only move forward)",
+        tags=["integrations"],
+        request=StatusReportSerializer,
+        responses={200: StatusReportResultSerializer},
+    )
+    def post(self, request, pk):
+        payload = StatusReportSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        message, updated = services.message_status_report(integration=request.auth, **payload.validated_data)
+        return Response({"message_id": message.pk, "status": message.status, "updated": updated})

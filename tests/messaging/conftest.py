@@ -1,0 +1,123 @@
+"""Messaging fixtures: contacts, integrations, a real HTTP receiver on
+127.0.0.1 for the webhook provider, and Celery in eager mode."""
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from config.celery import app as celery_app
+from contacts import services as contact_services
+from messaging import services
+
+SECRET = "test-webhook-secret-0123456789"
+
+
+@pytest.fixture
+def make_contact(api_client):
+    def make(workspace=None, **data):
+        data = {"name": "Ada", "surname": "Lovelace", **data}
+        return contact_services.contact_create(workspace=workspace or api_client.workspace, user=None, data=data)
+
+    return make
+
+
+@pytest.fixture
+def contact(make_contact):
+    return make_contact(email="ada@example.com", phone="+12025550123", city="London")
+
+
+@pytest.fixture
+def console_integration(api_client):
+    return services.integration_create(workspace=api_client.workspace, user=api_client.user, name="Console")
+
+
+@pytest.fixture
+def conversation(api_client, contact, console_integration):
+    return services.conversation_create(
+        workspace=api_client.workspace, user=api_client.user, contact=contact, integration=console_integration
+    )
+
+
+@pytest.fixture(autouse=True)
+def eager_retries():
+    """With eager propagation on, Celery raises a task's Retry out of apply()
+    instead of running the retry in-process; off, apply() follows the retries
+    and .get() still raises a task's real exception."""
+    previous = celery_app.conf.task_eager_propagates
+    celery_app.conf.CELERY_TASK_EAGER_PROPAGATES = False  # the app reads CELERY_-namespaced keys
+    yield
+    celery_app.conf.CELERY_TASK_EAGER_PROPAGATES = previous
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run in-process when enqueued (the Celery app reads Django settings
+    once, so the flag is set on the app's config)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    celery_app.conf.CELERY_TASK_ALWAYS_EAGER = previous
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1. `responses` is a list of
+    (status, json body) answered in order; then 200 {"id": "ext-<n>"}."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.responses: list[tuple[int, dict]] = []
+        self.delay = 0.0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                if receiver.delay:
+                    threading.Event().wait(receiver.delay)
+                status, payload = (
+                    receiver.responses.pop(0) if receiver.responses else (200, {"id": f"ext-{len(receiver.requests)}"})
+                )
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/crm"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    with Receiver() as r:
+        yield r
+
+
+@pytest.fixture
+def webhook_integration(api_client, receiver):
+    return services.integration_create(
+        workspace=api_client.workspace, user=api_client.user, name="Webhook", provider="webhook",
+        config={"url": receiver.url, "timeout": 2}, secret=SECRET,
+    )
+
+
+@pytest.fixture
+def webhook_conversation(api_client, contact, webhook_integration):
+    return services.conversation_create(
+        workspace=api_client.workspace, user=api_client.user, contact=contact, integration=webhook_integration
+    )
