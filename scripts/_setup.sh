@@ -34,6 +34,15 @@ ensure_venv() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
     return 0
   fi
+  # Two runs sharing a .venv must not reinstall at the same time.
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>.venv/.install.lock
+    flock 9
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+      exec 9>&-
+      return 0
+    fi
+  fi
   echo "Installing dependencies into .venv (log: $log) ..."
   if ! { .venv/bin/python -m pip install --upgrade pip &&
          .venv/bin/python -m pip install -e "$target"; } >"$log" 2>&1; then
@@ -42,4 +51,5 @@ ensure_venv() {
     exit 1
   fi
   echo "$wanted" >"$stamp"
+  exec 9>&- 2>/dev/null || true
 }
