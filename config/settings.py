@@ -156,6 +156,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ErrorTypeEnum": ["validation_error", "client_error", "server_error"],
         "TagTypeEnum": "tags.models.Tag.Type",
+        "ContactTypeEnum": "contacts.models.Contact.Type",
         "ConversationStatusEnum": "messaging.models.Conversation.Status",
         "MessageStatusEnum": "messaging.models.Message.Status",
         "MessageTypeEnum": "messaging.models.Message.Type",
