@@ -20,6 +20,14 @@ class ContactLabelAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def get_deleted_objects(self, objs, request):
+        # Default labels in a bulk selection are skipped (delete_queryset says so), not refused.
+        objs = [obj for obj in objs if not obj.is_default]
+        deleted, model_count, perms_needed, _protected = super().get_deleted_objects(objs, request)
+        # The label's contacts (a PROTECT relation) move to the default label
+        # instead of blocking the deletion.
+        return deleted, model_count, perms_needed, []
+
     # Deletion goes through the service so contacts move to the default label.
     def delete_model(self, request, obj):
         services.label_delete(workspace=obj.workspace, label=obj)

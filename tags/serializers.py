@@ -8,6 +8,7 @@ from .models import Tag
 from .services import BULK_PATCH_MAX
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+BIGINT_MAX = 2**63 - 1
 
 
 @extend_schema_serializer(
@@ -33,7 +34,7 @@ class TagSerializer(WorkspaceModelSerializer):
 
 
 class TagPatchSerializer(serializers.Serializer):
-    id = serializers.IntegerField(min_value=1, help_text="A tag of the workspace.")
+    id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="A tag of the workspace.")
     order = serializers.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
 

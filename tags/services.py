@@ -109,7 +109,9 @@ def stage_validate(*, workspace: Workspace, stage_id) -> Tag:
         pk = int(stage_id)
     except (TypeError, ValueError):
         raise field_error("stage_id", "A stage id is an integer.", code="invalid")
-    tag = Tag.objects.filter(workspace=workspace, pk=pk, type=Tag.Type.CLIENT_STAGE).first()
+    tag = None
+    if 0 < pk < 2**63:  # beyond bigint the database would raise, not answer "none"
+        tag = Tag.objects.filter(workspace=workspace, pk=pk, type=Tag.Type.CLIENT_STAGE).first()
     if tag is None:
         raise field_error(
             "stage_id", f"No clientStage tag with id {stage_id} in this workspace.", code="does_not_exist"

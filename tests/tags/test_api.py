@@ -289,6 +289,7 @@ def test_bulk_patch_duplicate_ids_is_400(api_client, workspace):
         {"patches": [{"id": 1, "order": "first"}]},
         {"patches": [{"id": 1, "order": -(2**31) - 1}]},
         {"patches": [{"id": 1, "description": None}]},
+        {"patches": [{"id": 2**63}]},
         [1, 2],
     ],
 )
@@ -345,3 +346,19 @@ def test_tenancy_on_every_route(api_client, other_client, workspace):
     assert contact.stage_id == tags[1].id and list(contact.tags.all()) == [tags[0]]
     # and filters never reach into another workspace
     assert other_client.get(URL, {"tag": "a"}).json()["data"] == []
+
+
+def test_every_relation_to_a_tag_lets_it_be_deleted():
+    """Whatever app points at tags (contacts, messages...), a tag deletion
+    must neither be blocked nor leave a dangling id: through tables cascade,
+    plain foreign keys (a contact's stage) are set null."""
+    from django.db import models
+
+    relations = [rel for rel in Tag._meta.get_fields(include_hidden=True) if rel.one_to_many]
+    throughs = {rel.through for rel in Tag._meta.related_objects if rel.many_to_many}
+    assert {(rel.related_model._meta.label, rel.field.name) for rel in relations} >= {
+        ("contacts.ContactTag", "tag"), ("contacts.Contact", "stage"),
+    }
+    for rel in relations:
+        expected = models.CASCADE if rel.related_model in throughs else models.SET_NULL
+        assert rel.on_delete is expected, f"{rel.related_model._meta.label}.{rel.field.name}: {rel.on_delete.__name__}"

@@ -95,7 +95,7 @@ def test_stage_validate():
     foreign = make_tag(other, "Won", "clientStage")
     assert services.stage_validate(workspace=workspace, stage_id=stage.id) == stage
     assert services.stage_validate(workspace=workspace, stage_id=str(stage.id)) == stage
-    for bad in (client_tag.id, foreign.id, 999999, "abc", None):
+    for bad in (client_tag.id, foreign.id, 999999, 2**70, 0, -1, "abc", None):
         with pytest.raises(ValidationError) as exc:
             services.stage_validate(workspace=workspace, stage_id=bad)
         assert "stage_id" in exc.value.detail
