@@ -480,9 +480,12 @@ def contact_update(
     return locked
 
 
-def contact_upsert(*, workspace: Workspace, user: AbstractBaseUser | None, data: dict) -> tuple[Contact, bool]:
+def contact_upsert(
+    *, workspace: Workspace, user: AbstractBaseUser | None, data: dict, role: str | None = None
+) -> tuple[Contact, bool]:
     """Creates or updates (partially) the contact with data["external_client_id"];
-    returns (contact, created). Safe under concurrency: the insert runs in a
+    returns (contact, created). With a member's `role`, updating a contact
+    the member may not edit is a 403 (jobs and messaging pass no role). Safe under concurrency: the insert runs in a
     savepoint against UNIQUE(workspace, external_client_id); the loser of a
     race gets the unique violation, re-reads the winner's row locked, and
     updates it."""
@@ -499,6 +502,11 @@ def contact_upsert(*, workspace: Workspace, user: AbstractBaseUser | None, data:
                 return _create(workspace, user, data), True
             except _ExternalIdTaken:
                 existing = Contact.objects.select_for_update().get(workspace=workspace, external_client_id=external_id)
+        if role is not None and role != Membership.Role.ADMIN:
+            from . import selectors
+
+            if not selectors.contact_access(workspace=workspace, user=user, role=role, ids=[existing.pk]).get(existing.pk):
+                raise ContactsNotEditable()
         return contact_update(workspace=workspace, user=user, contact=existing, data=data, partial=True), False
 
 

@@ -1,1 +1,29 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+contacts = views.ContactViewSet.as_view
+custom_fields = views.CustomFieldViewSet.as_view
+
+# Fixed paths before /contacts/{id}; labels are routed by the labels app.
+urlpatterns = [
+    path("contacts/custom-fields", custom_fields({"get": "list", "post": "create"}), name="contact-custom-field-list"),
+    path(
+        "contacts/custom-fields/<int:pk>",
+        custom_fields({"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}),
+        name="contact-custom-field-detail",
+    ),
+    path(
+        "contacts",
+        contacts({"get": "list", "post": "create", "patch": "bulk_update"}),
+        name="contact-list",
+    ),
+    path("contacts/multiple", contacts({"post": "multiple"}), name="contact-multiple"),
+    path("contacts/upsert", contacts({"put": "upsert"}), name="contact-upsert"),
+    path(
+        "contacts/<int:pk>",
+        contacts({"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}),
+        name="contact-detail",
+    ),
+    path("contacts/<int:pk>/restore", contacts({"post": "restore"}), name="contact-restore"),
+]

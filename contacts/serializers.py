@@ -1,0 +1,364 @@
+"""Wire shapes of contacts.
+
+Reading: `ContactRenderer` builds the response dicts directly from the model
+rows and one batch of related data per page (contacts.selectors.page_relations):
+no per-row queries and no per-field serializer objects, which measured ~2x
+DRF's usual cost here. `ContactSerializer` describes the same shape for the
+OpenAPI schema (a test keeps the two in step).
+
+Writing: `ContactWriteSerializer` checks types and shapes; the rules (phone
+and email normalization, workspace membership of every id, custom field
+values) are in contacts.services. Read-only policy: read-only fields sent by
+a client (`id`, `tenant_id`, `created_at`, `created_by`, `updated_at`,
+`updated_by`, `version`, `deleted_at`, `archived_by`, `view_only`, `label`,
+`owner_details`, `organization`, `persons`...) are ignored, never an error,
+so a body read from GET can be sent back as is.
+"""
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .models import Contact, CustomFieldDefinition
+from .selectors import is_admin
+
+MAX_ID = 2**63 - 1
+
+
+# -- reading -----------------------------------------------------------------
+class LabelBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    color = serializers.CharField()
+    icon = serializers.CharField()
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    email = serializers.CharField()
+    contact = serializers.CharField()
+    role = serializers.CharField(help_text="Workspace role: admin or member.")
+    status = serializers.CharField(help_text="active or inactive.")
+
+
+class ContactBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    surname = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+
+
+class CustomFieldValueSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Definition code, like D-0000013.")
+    label = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    value = serializers.JSONField(required=False, allow_null=True, help_text='"" or null clears the value.')
+    module = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    shortName = serializers.CharField(required=False, allow_blank=True, allow_null=True)  # noqa: N815 (seed name)
+
+
+class ContactSerializer(serializers.Serializer):
+    """A contact as every endpoint returns it (seed 003 ContactSaveDto plus the
+    client-contact and client fields). `columns` narrows the keys of list items."""
+
+    id = serializers.IntegerField()
+    type = serializers.ChoiceField(choices=Contact.Type.choices)
+    name = serializers.CharField()
+    surname = serializers.CharField()
+    local_name = serializers.CharField()
+    email = serializers.CharField()
+    country_code = serializers.CharField()
+    phone = serializers.CharField(help_text="E.164")
+    secondary_phone = serializers.CharField(help_text="E.164")
+    address = serializers.CharField()
+    city = serializers.CharField()
+    country = serializers.CharField()
+    code = serializers.CharField()
+    title = serializers.CharField()
+    note = serializers.CharField()
+    logo = serializers.CharField()
+    label_id = serializers.IntegerField(allow_null=True)
+    label = LabelBriefSerializer(allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    stage_id = serializers.IntegerField(allow_null=True)
+    external_client_id = serializers.CharField(allow_null=True)
+    default_agent_id = serializers.IntegerField(allow_null=True)
+    owner_id = serializers.IntegerField(allow_null=True)
+    owner_details = UserBriefSerializer(allow_null=True)
+    sub_owner_ids = serializers.ListField(child=serializers.IntegerField())
+    sub_owner_details = UserBriefSerializer(many=True)
+    visibility_type = serializers.ChoiceField(choices=Contact.Visibility.choices)
+    visibility_ids = serializers.ListField(child=serializers.IntegerField())
+    organization_id = serializers.IntegerField(allow_null=True)
+    organization = ContactBriefSerializer(allow_null=True)
+    persons = ContactBriefSerializer(many=True, help_text="The persons of an organization.")
+    custom_field = CustomFieldValueSerializer(many=True)
+    c_field = serializers.DictField(child=serializers.JSONField(), help_text="{shortName: value} of every definition.")
+    integration_meta = serializers.DictField()
+    disabled = serializers.BooleanField()
+    tenant_id = serializers.IntegerField(help_text="The workspace id.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    created_by = serializers.IntegerField(allow_null=True)
+    updated_by = serializers.IntegerField(allow_null=True)
+    deleted_at = serializers.DateTimeField(allow_null=True, help_text="Set when archived.")
+    archived_by = serializers.CharField(help_text="User id or SYSTEM; empty unless archived.")
+    version = serializers.IntegerField(help_text="Increases by one on every write; the ETag.")
+    view_only = serializers.BooleanField(help_text="True when the caller may read but not edit.")
+
+
+CONTACT_KEYS = tuple(ContactSerializer._declared_fields)
+
+# Which batch loads (selectors.page_relations) each output key needs.
+_NEEDS = {
+    "tags": {"tags"},
+    "sub_owner_ids": {"sub_owners"},
+    "sub_owner_details": {"sub_owners", "users"},
+    "owner_details": {"users"},
+    "persons": {"persons"},
+    "custom_field": {"custom_fields"},
+    "c_field": {"custom_fields"},
+}
+
+
+def relations_needed(keys, *, role) -> set[str]:
+    need = set()
+    for key in keys:
+        need |= _NEEDS.get(key, set())
+    if "view_only" in keys and not is_admin(role):
+        need.add("sub_owners")
+    return need
+
+
+class ContactRenderer:
+    def __init__(self, *, relations, user, role, keys=CONTACT_KEYS):
+        self.relations = relations
+        self.user_id = getattr(user, "pk", None)
+        self.admin = is_admin(role)
+        self.keys = keys
+        self.full = tuple(keys) == CONTACT_KEYS
+
+    def render_many(self, contacts) -> list[dict]:
+        return [self.render(c) for c in contacts]
+
+    def render(self, c: Contact) -> dict:
+        rel = self.relations
+        sub_owner_ids = rel.sub_owner_ids.get(c.pk, [])
+        users = rel.users
+        values = c.custom_fields or {}
+        label = c.label if c.label_id else None
+        organization = c.organization if c.organization_id else None
+        editable = (
+            self.admin
+            or c.visibility_type == Contact.Visibility.PUBLIC
+            or (self.user_id is not None and (c.owner_id == self.user_id or self.user_id in sub_owner_ids))
+        )
+        row = {
+            "id": c.pk,
+            "type": c.type,
+            "name": c.name,
+            "surname": c.surname,
+            "local_name": c.local_name,
+            "email": c.email,
+            "country_code": c.country_code,
+            "phone": c.phone,
+            "secondary_phone": c.secondary_phone,
+            "address": c.address,
+            "city": c.city,
+            "country": c.country,
+            "code": c.code,
+            "title": c.title,
+            "note": c.note,
+            "logo": c.logo,
+            "label_id": c.label_id,
+            "label": {"id": label.pk, "name": label.name, "color": label.color, "icon": label.icon} if label else None,
+            "tags": rel.tags.get(c.pk, []),
+            "stage_id": c.stage_id,
+            "external_client_id": c.external_client_id,
+            "default_agent_id": c.default_agent_id,
+            "owner_id": c.owner_id,
+            "owner_details": users.get(c.owner_id),
+            "sub_owner_ids": sub_owner_ids,
+            "sub_owner_details": [users[u] for u in sub_owner_ids if u in users],
+            "visibility_type": c.visibility_type,
+            "visibility_ids": c.visibility_ids or [],
+            "organization_id": c.organization_id,
+            "organization": {
+                "id": organization.pk, "name": organization.name, "surname": organization.surname,
+                "email": organization.email, "phone": organization.phone,
+            } if organization else None,
+            "persons": rel.persons.get(c.pk, []),
+            "custom_field": [
+                {"code": d["code"], "label": d["label"], "value": values[d["code"]], "module": d["module"],
+                 "shortName": d["short_name"]}
+                for d in rel.definitions if d["code"] in values
+            ],
+            "c_field": {d["short_name"]: values.get(d["code"], "") for d in rel.definitions},
+            "integration_meta": c.integration_meta or {},
+            "disabled": c.disabled,
+            "tenant_id": c.workspace_id,
+            "created_at": c.created_at,
+            "updated_at": c.updated_at,
+            "created_by": c.created_by_id,
+            "updated_by": c.updated_by_id,
+            "deleted_at": c.deleted_at,
+            "archived_by": c.archived_by,
+            "version": c.version,
+            "view_only": not editable,
+        }
+        if self.full:
+            return row
+        return {key: row[key] for key in self.keys}
+
+
+# -- writing -----------------------------------------------------------------
+@extend_schema_field({"type": "array", "items": {"type": "integer"}, "nullable": True,
+                      "description": "A list of ids (a comma-separated string is accepted too)."})
+class IdListField(serializers.Field):
+    """A list of ids, or a comma-separated string of them (seed 003 types
+    sub_owner_ids and visibility_ids as string)."""
+
+    default_error_messages = {"invalid": "Expected a list of integer ids."}
+
+    def to_internal_value(self, data):
+        if data is None or data == "":
+            return []
+        if isinstance(data, str):
+            data = [part.strip() for part in data.split(",") if part.strip()]
+        if not isinstance(data, list):
+            self.fail("invalid")
+        result = []
+        for item in data:
+            if isinstance(item, bool):
+                self.fail("invalid")
+            try:
+                number = int(item)
+            except (TypeError, ValueError):
+                self.fail("invalid")
+            if not 1 <= number <= MAX_ID:
+                self.fail("invalid")
+            result.append(number)
+        return result
+
+    def to_representation(self, value):
+        return value
+
+
+class IdField(serializers.IntegerField):
+    """An id; 0 and null mean none (the Deskera zero value)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
+def _text(max_length, **kwargs):
+    return serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=max_length, trim_whitespace=True, **kwargs)
+
+
+class ContactWriteSerializer(serializers.Serializer):
+    """Body of POST /contacts, PATCH and PUT /contacts/{id} and PUT /contacts/upsert.
+
+    All fields optional (PUT resets omitted ones, owner_id excepted). Aliases
+    from the client-contacts document: `phone1` = phone, `phone2` =
+    secondary_phone, `extra_info` = note. Read-only fields are ignored."""
+
+    ALIASES = {"phone1": "phone", "phone2": "secondary_phone", "extra_info": "note"}
+
+    type = serializers.ChoiceField(choices=Contact.Type.choices, required=False)
+    name = _text(255)
+    surname = _text(255)
+    local_name = _text(255)
+    email = _text(254)
+    country_code = _text(10, help_text='Calling code used to parse `phone`, e.g. "+91".')
+    phone = _text(40, help_text="Any format; stored in E.164 (parsed with country_code, else the workspace region).")
+    secondary_phone = _text(40)
+    address = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=5000)
+    city = _text(100)
+    country = _text(100)
+    code = _text(100)
+    title = _text(255)
+    note = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=20000)
+    logo = _text(500)
+    label_id = IdField(help_text="Omitted, 0 or null on create: the workspace's default label.")
+    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False, allow_null=True, max_length=200,
+                                 help_text="Tag values (type client or common); unknown ones are created as client tags.")
+    stage_id = IdField(help_text="A clientStage tag id.")
+    external_client_id = _text(255, help_text="Unique in the workspace when set.")
+    default_agent_id = IdField(help_text="A workspace member.")
+    owner_id = IdField(help_text="A workspace member; on create defaults to the caller.")
+    sub_owner_ids = IdListField(required=False, allow_null=True, help_text="Workspace members.")
+    visibility_type = serializers.ChoiceField(choices=Contact.Visibility.choices, required=False)
+    visibility_ids = IdListField(required=False, allow_null=True)
+    organization_id = IdField(help_text="An organization contact of the workspace.")
+    person_ids = IdListField(required=False, allow_null=True, help_text="Organization only: existing persons to attach.")
+    person_names = serializers.ListField(child=serializers.CharField(max_length=255), required=False, allow_null=True,
+                                         max_length=1000, help_text="Organization only: persons to create by name.")
+    custom_field = CustomFieldValueSerializer(many=True, required=False, allow_null=True)
+    c_field = serializers.DictField(child=serializers.JSONField(allow_null=True), required=False, allow_null=True,
+                                    help_text="{shortName: value}, an alternative to custom_field.")
+    integration_meta = serializers.DictField(required=False, allow_null=True)
+    disabled = serializers.BooleanField(required=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            data = dict(data)
+            for alias, name in self.ALIASES.items():
+                if alias in data and name not in data:
+                    data[name] = data.pop(alias)
+        return super().to_internal_value(data)
+
+
+class ContactUpsertSerializer(ContactWriteSerializer):
+    external_client_id = serializers.CharField(max_length=255, help_text="Required: the key of the upsert.")
+
+
+class ContactBulkUpdateSerializer(serializers.Serializer):
+    """Seed 003 BulkUpdateContact plus stage and tag changes. An id field
+    omitted or 0 leaves it unchanged; owner_id/stage_id null clear it."""
+
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=10_000)
+    label_id = IdField()
+    owner_id = IdField()
+    visibility_type = serializers.ChoiceField(choices=Contact.Visibility.choices, required=False)
+    visibility_ids = IdListField(required=False, allow_null=True)
+    stage_id = IdField()
+    tags_add = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=200)
+    tags_remove = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=200)
+
+
+class ContactBulkUpdateResultSerializer(serializers.Serializer):
+    updated = serializers.IntegerField()
+
+
+class ContactMultipleSerializer(serializers.Serializer):
+    contact_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), max_length=1000, allow_empty=True
+    )
+
+
+# -- custom field definitions ----------------------------------------------
+class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
+    shortName = serializers.CharField(source="short_name", max_length=100, required=False, allow_blank=True)  # noqa: N815
+    # A plain string in the schema (the values are in help_text): a second
+    # "type" enum would need a shared ENUM_NAME_OVERRIDES entry.
+    type = serializers.CharField(
+        required=False, help_text=f"One of: {', '.join(CustomFieldDefinition.Type.values)}. Default text."
+    )
+    options = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=500)
+    module = serializers.CharField(max_length=50, required=False, allow_blank=True, allow_null=True)
+
+    class Meta:
+        model = CustomFieldDefinition
+        fields = ["id", "code", "label", "shortName", "type", "options", "module", "created_at", "updated_at"]
+        read_only_fields = ["id", "code", "created_at", "updated_at"]
+
+    def validate_type(self, value):
+        if value not in CustomFieldDefinition.Type.values:
+            raise serializers.ValidationError(
+                f'"{value}" is not a valid choice ({", ".join(CustomFieldDefinition.Type.values)}).', code="invalid_choice"
+            )
+        return value
