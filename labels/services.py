@@ -111,6 +111,9 @@ def label_delete(*, workspace: Workspace, label: ContactLabel) -> int:
             "contacts fall back to it when their label is deleted.",
             code="default_label",
         )
+    # The row lock makes a concurrent contact write that points at this label
+    # (it takes a key-share lock on it) wait, so none slips in before the delete.
+    ContactLabel.objects.select_for_update().filter(pk=label.pk).exists()
     default = label_get_default(workspace=workspace)
     # Bump the version and stamp so the change shows up to syncs and ETags.
     moved = label.contacts.update(label=default, updated_at=timezone.now(), version=F("version") + 1)

@@ -16,6 +16,7 @@ from .models import Tag
 TAG_MAX_LENGTH = Tag._meta.get_field("tag").max_length
 UNIQUE_TAG_MESSAGE = "A tag with this value and type already exists in the workspace (values are case-insensitive)."
 BULK_PATCH_MAX = 1000
+INSERT_BATCH = 5000  # 7 parameters a row; PostgreSQL takes at most 65,535 per statement
 
 
 def _clean_values(values: Iterable, field: str) -> list[str]:
@@ -36,9 +37,18 @@ def _clean_values(values: Iterable, field: str) -> list[str]:
 def _insert_missing(
     *, workspace: Workspace, values: list[str], tag_type: str, user: AbstractBaseUser | None
 ) -> list[Tag]:
-    """One INSERT ... ON CONFLICT DO NOTHING RETURNING for the missing values.
+    """One INSERT ... ON CONFLICT DO NOTHING RETURNING for the missing values
+    (per INSERT_BATCH values, to stay under the bind-parameter limit).
     bulk_create(ignore_conflicts=True) cannot return ids, and the unique
     constraint is on lower(tag), which update_conflicts cannot target."""
+    if len(values) > INSERT_BATCH:
+        return [
+            tag
+            for start in range(0, len(values), INSERT_BATCH)
+            for tag in _insert_missing(
+                workspace=workspace, values=values[start : start + INSERT_BATCH], tag_type=tag_type, user=user
+            )
+        ]
     now = timezone.now()
     user_id = getattr(user, "pk", None)
     table = Tag._meta.db_table

@@ -83,3 +83,11 @@ def test_default_label_cannot_be_deleted():
     with pytest.raises(Conflict):
         services.label_delete(workspace=workspace, label=default)
     assert ContactLabel.objects.filter(pk=default.pk).exists()
+
+
+def test_delete_locks_the_label_before_moving_contacts(django_assert_num_queries):
+    workspace = WorkspaceFactory()
+    hot = ContactLabel.objects.get(workspace=workspace, name="Hot lead")
+    with django_assert_num_queries(7) as ctx:  # savepoint, lock, default, move, collector, delete, release
+        services.label_delete(workspace=workspace, label=hot)
+    assert "FOR UPDATE" in ctx.captured_queries[1]["sql"]

@@ -3,17 +3,12 @@ import pytest
 
 from contacts.models import Contact, ContactTag
 from tags.models import Tag
-from tests.factories import UserFactory, WorkspaceFactory
+from tests.crm.test_admin import admin_site_client  # noqa: F401  (a fixture)
+from tests.factories import WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/tags/tag/"
-
-
-@pytest.fixture
-def admin_site_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 def values(response):

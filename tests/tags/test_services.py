@@ -110,3 +110,13 @@ def test_tags_by_lower_name(django_assert_num_queries):
     with django_assert_num_queries(1):
         found = selectors.tags_by_lower_name(workspace=workspace, types=("client", "common"))
     assert found == {"vip": client, "partner": common}
+
+
+def test_resolve_many_values_in_batches(monkeypatch, django_assert_num_queries):
+    workspace = WorkspaceFactory()
+    monkeypatch.setattr(services, "INSERT_BATCH", 40)
+    values = [f"t{i}" for i in range(100)]
+    with django_assert_num_queries(1 + 3):  # read, then 3 inserts of at most 40
+        tags = services.tags_resolve(workspace=workspace, values=values)
+    assert [t.tag for t in tags] == values and len({t.pk for t in tags}) == 100
+    assert Tag.objects.filter(workspace=workspace).count() == 100
