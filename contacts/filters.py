@@ -180,7 +180,7 @@ def apply_sort(queryset, params):
 
 # -- the filterset -----------------------------------------------------------
 def _lower_exact(field):
-    def method(self, queryset, name, value):
+    def method(queryset, name, value):
         return queryset.alias(**{f"_{field}_lower": Lower(field)}).filter(**{f"_{field}_lower": value.strip().lower()})
 
     return method
