@@ -50,6 +50,8 @@ class ConversationSerializer(WorkspaceModelSerializer):
         model = Conversation
         fields = ["id", "contact_id", "integration_id", "status", "last_message_at", "created_at", "updated_at"]
         read_only_fields = ["id", "status", "last_message_at", "created_at", "updated_at"]
+        # the service answers a second open conversation with 409 and its id
+        validators = []
 
 
 class ConversationUpdateSerializer(serializers.Serializer):
