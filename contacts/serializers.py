@@ -255,8 +255,17 @@ class IdField(serializers.IntegerField):
         super().__init__(**kwargs)
 
 
+class StrictCharField(serializers.CharField):
+    """A string, never a number or boolean coerced to one."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _text(max_length, **kwargs):
-    return serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=max_length, trim_whitespace=True, **kwargs)
+    return StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=max_length, trim_whitespace=True, **kwargs)
 
 
 class ContactWriteSerializer(serializers.Serializer):
@@ -276,15 +285,15 @@ class ContactWriteSerializer(serializers.Serializer):
     country_code = _text(10, help_text='Calling code used to parse `phone`, e.g. "+91".')
     phone = _text(40, help_text="Any format; stored in E.164 (parsed with country_code, else the workspace region).")
     secondary_phone = _text(40)
-    address = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=5000)
+    address = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=5000)
     city = _text(100)
     country = _text(100)
     code = _text(100)
     title = _text(255)
-    note = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=20000)
+    note = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=20000)
     logo = _text(500)
     label_id = IdField(help_text="Omitted, 0 or null on create: the workspace's default label.")
-    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False, allow_null=True, max_length=200,
+    tags = serializers.ListField(child=StrictCharField(max_length=100), required=False, allow_null=True, max_length=200,
                                  help_text="Tag values (type client or common); unknown ones are created as client tags.")
     stage_id = IdField(help_text="A clientStage tag id.")
     external_client_id = _text(255, help_text="Unique in the workspace when set.")
@@ -295,7 +304,7 @@ class ContactWriteSerializer(serializers.Serializer):
     visibility_ids = IdListField(required=False, allow_null=True)
     organization_id = IdField(help_text="An organization contact of the workspace.")
     person_ids = IdListField(required=False, allow_null=True, help_text="Organization only: existing persons to attach.")
-    person_names = serializers.ListField(child=serializers.CharField(max_length=255), required=False, allow_null=True,
+    person_names = serializers.ListField(child=StrictCharField(max_length=255), required=False, allow_null=True,
                                          max_length=1000, help_text="Organization only: persons to create by name.")
     custom_field = CustomFieldValueSerializer(many=True, required=False, allow_null=True)
     c_field = serializers.DictField(child=serializers.JSONField(allow_null=True), required=False, allow_null=True,
@@ -313,7 +322,7 @@ class ContactWriteSerializer(serializers.Serializer):
 
 
 class ContactUpsertSerializer(ContactWriteSerializer):
-    external_client_id = serializers.CharField(max_length=255, help_text="Required: the key of the upsert.")
+    external_client_id = StrictCharField(max_length=255, help_text="Required: the key of the upsert.")
 
 
 class ContactBulkUpdateSerializer(serializers.Serializer):
@@ -326,8 +335,8 @@ class ContactBulkUpdateSerializer(serializers.Serializer):
     visibility_type = serializers.ChoiceField(choices=Contact.Visibility.choices, required=False)
     visibility_ids = IdListField(required=False, allow_null=True)
     stage_id = IdField()
-    tags_add = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=200)
-    tags_remove = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=200)
+    tags_add = serializers.ListField(child=StrictCharField(max_length=100), required=False, max_length=200)
+    tags_remove = serializers.ListField(child=StrictCharField(max_length=100), required=False, max_length=200)
 
 
 class ContactBulkUpdateResultSerializer(serializers.Serializer):
@@ -342,14 +351,14 @@ class ContactMultipleSerializer(serializers.Serializer):
 
 # -- custom field definitions ----------------------------------------------
 class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
-    shortName = serializers.CharField(source="short_name", max_length=100, required=False, allow_blank=True)  # noqa: N815
+    shortName = StrictCharField(source="short_name", max_length=100, required=False, allow_blank=True)  # noqa: N815
     # A plain string in the schema (the values are in help_text): a second
     # "type" enum would need a shared ENUM_NAME_OVERRIDES entry.
-    type = serializers.CharField(
+    type = StrictCharField(
         required=False, help_text=f"One of: {', '.join(CustomFieldDefinition.Type.values)}. Default text."
     )
-    options = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=500)
-    module = serializers.CharField(max_length=50, required=False, allow_blank=True, allow_null=True)
+    options = serializers.ListField(child=StrictCharField(max_length=200), required=False, max_length=500)
+    module = StrictCharField(max_length=50, required=False, allow_blank=True, allow_null=True)
 
     class Meta:
         model = CustomFieldDefinition
