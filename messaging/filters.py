@@ -1,11 +1,25 @@
 import django_filters
+from django import forms
 
 from .models import Conversation, Message
 
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.Filter):
+    """A positive bigint id; anything else is a 400 naming the parameter."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
 
 class ConversationFilter(django_filters.FilterSet):
-    contact_id = django_filters.NumberFilter(field_name="contact_id", help_text="Conversations of this contact.")
-    integration_id = django_filters.NumberFilter(field_name="integration_id", help_text="Conversations on this integration.")
+    contact_id = IdFilter(field_name="contact_id", help_text="Conversations of this contact.")
+    integration_id = IdFilter(field_name="integration_id", help_text="Conversations on this integration.")
     status = django_filters.ChoiceFilter(choices=Conversation.Status.choices)
 
     class Meta:

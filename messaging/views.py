@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.permissions import IsWorkspaceAdminOrReadOnly
+from crm.throttling import TokenRateThrottle
 from crm.viewsets import WorkspaceModelViewSet, WorkspaceViewSet
 
 from . import selectors, services
@@ -156,11 +157,20 @@ class NotificationView(APIView):
         return Response(NotificationSentSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
+class IntegrationRateThrottle(TokenRateThrottle):
+    """The token rate, counted per integration (not shared with the token of the same id)."""
+
+    def get_cache_key(self, request, view):
+        ident = request.auth.pk if request.auth is not None else self.get_ident(request)
+        return self.cache_format % {"scope": "integration", "ident": ident}
+
+
 class IntegrationStatusView(APIView):
     """A provider reports a message's status change, signed with the integration's secret."""
 
     authentication_classes = [IntegrationSignatureAuthentication]
     permission_classes = [IsSignedByIntegration]
+    throttle_classes = [IntegrationRateThrottle]
     max_body_bytes = 64 * 1024
 
     @extend_schema(
