@@ -2,7 +2,6 @@
 from collections.abc import Iterable
 
 from django.db.models import QuerySet
-from django.db.models.functions import Lower
 
 from crm.models import Workspace
 
@@ -15,11 +14,16 @@ def label_list(*, workspace: Workspace) -> QuerySet:
 
 def label_get_by_names(*, workspace: Workspace, names: Iterable[str]) -> dict[str, ContactLabel]:
     """The workspace's labels whose names match `names` case-insensitively,
-    keyed by the lower-cased name (one query; none for an empty list)."""
+    keyed by the lower-cased name (one query; none for an empty list).
+    Labels are a small collection, so they are matched in Python: callers key
+    by Python's lower(), which differs from PostgreSQL's for a few letters."""
     lowered = {name.strip().lower() for name in names if name and name.strip()}
     if not lowered:
         return {}
-    labels = ContactLabel.objects.annotate(name_lower=Lower("name")).filter(
-        workspace=workspace, name_lower__in=lowered
-    )
-    return {label.name_lower: label for label in labels}
+    labels = ContactLabel.objects.filter(workspace=workspace).order_by("id")
+    found: dict[str, ContactLabel] = {}
+    for label in labels:
+        key = label.name.lower()
+        if key in lowered:
+            found.setdefault(key, label)
+    return found

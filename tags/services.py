@@ -5,7 +5,6 @@ from collections.abc import Iterable, Sequence
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from crm.errors import ObjectsNotFound, field_error
@@ -20,8 +19,8 @@ INSERT_BATCH = 5000  # 7 parameters a row; PostgreSQL takes at most 65,535 per s
 
 
 def _clean_values(values: Iterable, field: str) -> list[str]:
-    """Stripped, non-empty values, first spelling of each case-insensitive value kept, in order."""
-    seen: dict[str, str] = {}
+    """Stripped, non-empty values, checked, in order."""
+    cleaned = []
     for value in values:
         if not isinstance(value, str):
             raise field_error(field, "Each tag must be a string.", code="invalid")
@@ -30,8 +29,40 @@ def _clean_values(values: Iterable, field: str) -> list[str]:
             continue
         if len(value) > TAG_MAX_LENGTH:
             raise field_error(field, f"A tag is at most {TAG_MAX_LENGTH} characters: {value[:40]}...", code="max_length")
-        seen.setdefault(value.lower(), value)
-    return list(seen.values())
+        if "\x00" in value:
+            raise field_error(field, "A tag cannot contain NUL characters.", code="null_characters_not_allowed")
+        cleaned.append(value)
+    return cleaned
+
+
+# Every column in the model's order, as Model.from_db expects.
+_TAG_FIELDS = Tag._meta.concrete_fields
+_TAG_COLUMNS = tuple(f.column for f in _TAG_FIELDS)
+
+
+def _tag_from_row(workspace: Workspace, row) -> Tag:
+    tag = Tag.from_db(connection.alias, [f.attname for f in _TAG_FIELDS], row)  # a loaded row: save() updates it
+    tag.workspace = workspace
+    return tag
+
+
+def _read(*, workspace: Workspace, values: list[str], types: Sequence[str]) -> list[tuple[str, str, Tag | None]]:
+    """(value, key, matching tag or None) per value and match, in the order
+    given. The key is PostgreSQL's lower() of the value, the one the unique
+    index uses (Python's lower() differs for some letters, e.g. a final
+    sigma), so matching and de-duplicating agree with the constraint."""
+    columns = ", ".join(f't."{c}"' for c in _TAG_COLUMNS)
+    sql = (
+        f"SELECT v.val, lower(v.val), {columns} FROM unnest(%s::text[]) WITH ORDINALITY AS v(val, ord) "
+        f"LEFT JOIN {Tag._meta.db_table} t ON t.workspace_id = %s AND t.type = ANY(%s) AND lower(t.tag) = lower(v.val) "
+        "ORDER BY v.ord"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [values, workspace.pk, list(types)])
+        return [
+            (value, key, _tag_from_row(workspace, rest) if rest[0] is not None else None)
+            for value, key, *rest in cursor.fetchall()
+        ]
 
 
 def _insert_missing(
@@ -59,18 +90,12 @@ def _insert_missing(
     sql = (
         f'INSERT INTO {table} (workspace_id, tag, type, "order", description, created_at, updated_at, '
         f"created_by_id, updated_by_id) VALUES {', '.join([row] * len(values))} "
-        f'ON CONFLICT DO NOTHING RETURNING id, tag, type, "order", description, created_at, updated_at'
+        "ON CONFLICT DO NOTHING RETURNING " + ", ".join(f'"{c}"' for c in _TAG_COLUMNS)
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return [
-        Tag(
-            id=id_, workspace=workspace, tag=tag, type=type_, order=order, description=description,
-            created_at=created_at, updated_at=updated_at, created_by_id=user_id, updated_by_id=user_id,
-        )
-        for id_, tag, type_, order, description, created_at, updated_at in rows
-    ]
+    return [_tag_from_row(workspace, row) for row in rows]
 
 
 def tags_resolve(
@@ -92,25 +117,23 @@ def tags_resolve(
     cleaned = _clean_values(values, field)
     if not cleaned:
         return []
-    lowered = [value.lower() for value in cleaned]
     rank = {t: i for i, t in enumerate(types)}
+    spelling: dict[str, str] = {}  # key -> the first spelling given, in order
     found: dict[str, Tag] = {}
-    existing = Tag.objects.annotate(tag_lower=Lower("tag")).filter(
-        workspace=workspace, type__in=list(types), tag_lower__in=lowered
-    )
-    for tag in sorted(existing, key=lambda t: rank[t.type]):
-        found.setdefault(tag.tag.lower(), tag)
-    missing = [value for value in cleaned if value.lower() not in found]
+    for value, key, tag in _read(workspace=workspace, values=cleaned, types=types):
+        spelling.setdefault(key, value)
+        if tag is not None and (key not in found or rank[tag.type] < rank[found[key].type]):
+            found[key] = tag
+    missing = {value: key for key, value in spelling.items() if key not in found}
     if missing:
-        for tag in _insert_missing(workspace=workspace, values=missing, tag_type=create_type, user=user):
-            found[tag.tag.lower()] = tag
-        raced = [value.lower() for value in missing if value.lower() not in found]
+        for tag in _insert_missing(workspace=workspace, values=list(missing), tag_type=create_type, user=user):
+            found[missing[tag.tag]] = tag
+        raced = [value for value, key in missing.items() if key not in found]
         if raced:
-            for tag in Tag.objects.annotate(tag_lower=Lower("tag")).filter(
-                workspace=workspace, type=create_type, tag_lower__in=raced
-            ):
-                found[tag.tag.lower()] = tag
-    return [found[value] for value in lowered]
+            for _value, key, tag in _read(workspace=workspace, values=raced, types=[create_type]):
+                if tag is not None:
+                    found[key] = tag
+    return [found[key] for key in spelling]
 
 
 def stage_validate(*, workspace: Workspace, stage_id) -> Tag:

@@ -91,3 +91,11 @@ def test_delete_locks_the_label_before_moving_contacts(django_assert_num_queries
     with django_assert_num_queries(7) as ctx:  # savepoint, lock, default, move, collector, delete, release
         services.label_delete(workspace=workspace, label=hot)
     assert "FOR UPDATE" in ctx.captured_queries[1]["sql"]
+
+
+def test_label_get_by_names_agrees_with_python_lower():
+    """Callers key by Python's lower(); PostgreSQL's differs for a final sigma."""
+    workspace = WorkspaceFactory()
+    greek = ContactLabel.objects.create(workspace=workspace, name="ΣΑΣ")
+    found = selectors.label_get_by_names(workspace=workspace, names=["ΣΑΣ"])
+    assert found["ΣΑΣ".lower()] == greek

@@ -120,3 +120,31 @@ def test_resolve_many_values_in_batches(monkeypatch, django_assert_num_queries):
         tags = services.tags_resolve(workspace=workspace, values=values)
     assert [t.tag for t in tags] == values and len({t.pk for t in tags}) == 100
     assert Tag.objects.filter(workspace=workspace).count() == 100
+
+
+def test_resolve_matches_like_the_unique_index_does():
+    """PostgreSQL's lower() (the unique index's) and Python's differ for a
+    final sigma: matching must follow the database, or a value would miss
+    its tag, collide on insert and never resolve."""
+    workspace = WorkspaceFactory()
+    existing = make_tag(workspace, "ΣΑΣ")
+    [tag] = services.tags_resolve(workspace=workspace, values=["σασ"])
+    assert tag.pk == existing.pk
+    tags = services.tags_resolve(workspace=workspace, values=["ΣΑΣ", "Σας"])
+    assert tags[0].pk == existing.pk and tags[1].tag == "Σας"
+    assert Tag.objects.filter(workspace=workspace).count() == 2
+
+
+def test_resolved_tags_are_loaded_rows(django_assert_num_queries):
+    workspace = WorkspaceFactory()
+    [new] = services.tags_resolve(workspace=workspace, values=["fresh"])
+    assert new.workspace == workspace and not new._state.adding
+    new.description = "changed"
+    new.save(update_fields=["description"])
+    assert Tag.objects.get(pk=new.pk).description == "changed"
+
+
+def test_resolve_rejects_nul():
+    workspace = WorkspaceFactory()
+    with pytest.raises(ValidationError):
+        services.tags_resolve(workspace=workspace, values=["a\x00b"])
