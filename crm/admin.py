@@ -50,6 +50,9 @@ class ApiTokenAdminForm(forms.ModelForm):
         # Authentication refuses a token whose user is not a member: don't issue a dead one.
         if workspace and user and not Membership.objects.filter(workspace=workspace, user=user).exists():
             self.add_error("user", f"{user} is not a member of {workspace}; add a membership first.")
+        expires_at = cleaned.get("expires_at")
+        if not self.instance.pk and expires_at and expires_at <= timezone.now():
+            self.add_error("expires_at", "Must be in the future.")
         return cleaned
 
 

@@ -51,5 +51,5 @@ ensure_venv() {
     exit 1
   fi
   echo "$wanted" >"$stamp"
-  exec 9>&- 2>/dev/null || true
+  exec 9>&-
 }

@@ -68,6 +68,18 @@ def test_admin_token_add_refuses_a_user_outside_the_workspace(admin_site_client,
     assert not ApiToken.objects.filter(name="from-admin").exists()
 
 
+def test_admin_token_add_refuses_an_expiry_in_the_past(admin_site_client, workspace):
+    member = MembershipFactory(workspace=workspace).user
+    response = admin_site_client.post(
+        "/admin/crm/apitoken/add/",
+        {"workspace": workspace.id, "user": member.id, "name": "from-admin",
+         "expires_at_0": "2001-01-01", "expires_at_1": "00:00:00"},
+    )
+    assert response.status_code == 200
+    assert "Must be in the future." in response.content.decode()
+    assert not ApiToken.objects.filter(name="from-admin").exists()
+
+
 def test_admin_revoke_action(admin_site_client, api_client):
     token = ApiToken.objects.get(workspace=api_client.workspace)
     response = admin_site_client.post(
