@@ -466,6 +466,10 @@ def contact_update(
     locked, so `expected_version` (from If-Match) is compared atomically."""
     locked = _lock(workspace, contact)
     _check_version(locked, expected_version)
+    return _update_locked(workspace, user, locked, data, partial)
+
+
+def _update_locked(workspace: Workspace, user, locked: Contact, data: dict, partial: bool) -> Contact:
     prepared = _prepare(workspace, user, data, locked, partial)
     for name, value in prepared.fields.items():
         setattr(locked, name, value)
@@ -507,7 +511,7 @@ def contact_upsert(
 
             if not selectors.contact_access(workspace=workspace, user=user, role=role, ids=[existing.pk]).get(existing.pk):
                 raise ContactsNotEditable()
-        return contact_update(workspace=workspace, user=user, contact=existing, data=data, partial=True), False
+        return _update_locked(workspace, user, existing, data, partial=True), False
 
 
 # -- archive / restore / erase -----------------------------------------------

@@ -1,0 +1,100 @@
+"""No N+1: list, retrieve, multi-get, bulk update and upsert run the same
+number of queries for 1 and for 50 rows (the auth is 1 of them)."""
+import pytest
+
+from contacts import services
+from contacts.models import Contact, ContactTag
+from tags.models import Tag
+from tests.factories import MembershipFactory, UserFactory
+
+URL = "/v1/crm/contacts"
+
+
+@pytest.fixture
+def build(api_client, member, dropdown_field):
+    ws, user = api_client.workspace, api_client.user
+    org = services.contact_create(workspace=ws, user=user, data={"name": "Org", "type": "organization"})
+
+    def make(n):
+        tags = Tag.objects.bulk_create([Tag(workspace=ws, tag=f"t{n}-{i}", type=Tag.Type.CLIENT) for i in range(2)])
+        rows = Contact.objects.bulk_create([
+            Contact(workspace=ws, name=f"c{n}-{i}", owner=user, label_id=org.label_id, organization=org,
+                    custom_fields={dropdown_field.code: "V1"})
+            for i in range(n)
+        ])
+        ContactTag.objects.bulk_create([ContactTag(contact=c, tag=t) for c in rows for t in tags])
+        Contact.sub_owners.through.objects.bulk_create(
+            [Contact.sub_owners.through(contact=c, user=member) for c in rows]
+        )
+        return [c.id for c in rows]
+
+    return make
+
+
+# auth, count, page, tags, sub-owners, users, persons, custom field definitions
+LIST_QUERIES = 8
+
+
+@pytest.mark.parametrize("n", [1, 50])
+def test_list(api_client, build, django_assert_num_queries, n):
+    build(n)
+    with django_assert_num_queries(LIST_QUERIES):
+        body = api_client.get(f"{URL}?limit=100").json()
+    assert len(body["data"]) == n + 1
+    assert all(item["owner_details"] and len(item["tags"]) == 2 for item in body["data"][:n])
+
+
+@pytest.mark.parametrize("n", [1, 50])
+def test_list_as_member_and_cursor(member_client, build, django_assert_num_queries, n):
+    build(n)
+    with django_assert_num_queries(LIST_QUERIES - 1):  # cursor mode does not count
+        body = member_client.get(f"{URL}?limit=100&cursor=").json()
+    assert len(body["data"]) == n + 1
+
+
+@pytest.mark.parametrize("n", [1, 50])
+def test_retrieve_with_many_tags_and_sub_owners(api_client, make_contact, django_assert_num_queries, n):
+    members = [UserFactory() for _ in range(n)]
+    for user in members:
+        MembershipFactory(workspace=api_client.workspace, user=user)
+    contact = make_contact(name="x", tags=[f"t{i}" for i in range(n)], sub_owner_ids=[u.id for u in members])
+    # auth, contact, tags, sub-owners, users, custom field definitions
+    with django_assert_num_queries(6):
+        body = api_client.get(f"{URL}/{contact.id}").json()
+    assert len(body["tags"]) == n and len(body["sub_owner_details"]) == n
+
+
+@pytest.mark.parametrize("n", [1, 50])
+def test_multiple(api_client, build, django_assert_num_queries, n):
+    ids = build(n)
+    # auth, contacts, tags, sub-owners, users, custom field definitions
+    with django_assert_num_queries(6):
+        body = api_client.post(f"{URL}/multiple", {"contact_ids": ids}, format="json").json()
+    assert [c["id"] for c in body] == ids
+
+
+@pytest.mark.parametrize("n", [1, 50])
+def test_bulk_update(api_client, build, stage, django_assert_num_queries, n):
+    ids = build(n)
+    Tag.objects.create(workspace=api_client.workspace, tag="new", type=Tag.Type.CLIENT)
+    # auth, savepoint, access check, members, stage, UPDATE, tags read, tag links INSERT, DELETE, release
+    with django_assert_num_queries(10):
+        response = api_client.patch(URL, {
+            "ids": ids, "owner_id": api_client.user.id, "stage_id": stage.id, "visibility_type": "team",
+            "tags_add": ["new"], "tags_remove": [f"t{n}-0"],
+        }, format="json")
+    assert response.json() == {"updated": n}
+    assert ContactTag.objects.filter(contact_id__in=ids, tag__tag="new").count() == n
+
+
+@pytest.mark.parametrize("n", [1, 50])
+def test_upsert_update_with_many_tags(api_client, make_contact, django_assert_num_queries, n):
+    make_contact(name="x", external_client_id="ext", tags=["old"])
+    values = [f"t{i}" for i in range(n)]
+    Tag.objects.bulk_create([Tag(workspace=api_client.workspace, tag=v, type=Tag.Type.CLIENT) for v in values])
+    # auth, 2 savepoints, locked read, tags read, savepoint + UPDATE + release,
+    # tag links DELETE + INSERT, releases, then the response's 5 reads
+    with django_assert_num_queries(15):
+        response = api_client.put(f"{URL}/upsert", {"external_client_id": "ext", "tags": values}, format="json")
+    assert response.status_code == 200
+    assert len(response.json()["tags"]) == n

@@ -1,0 +1,89 @@
+"""private: owner, sub-owners and admins only; team: every member reads,
+owner/sub-owners/admins edit (view_only for others); public: every member
+reads and edits. A contact you may not see is a 404 everywhere."""
+import pytest
+
+URL = "/v1/crm/contacts"
+
+
+@pytest.fixture
+def contacts(api_client, make_contact, member, second_member_client):
+    other = second_member_client.user
+    return {
+        "private_admin": make_contact(name="pa", visibility_type="private"),
+        "private_mine": make_contact(name="pm", visibility_type="private", owner_id=member.id),
+        "private_sub": make_contact(name="ps", visibility_type="private", owner_id=other.id, sub_owner_ids=[member.id]),
+        "team_other": make_contact(name="to", visibility_type="team", owner_id=other.id),
+        "public_other": make_contact(name="po", visibility_type="public", owner_id=other.id),
+    }
+
+
+def listed(client, query=""):
+    return {item["id"]: item["view_only"] for item in client.get(f"{URL}?{query}").json()["data"]}
+
+
+def test_member_list_and_view_only(member_client, contacts):
+    c = contacts
+    assert listed(member_client) == {
+        c["private_mine"].id: False,
+        c["private_sub"].id: False,
+        c["team_other"].id: True,
+        c["public_other"].id: False,
+    }
+
+
+def test_admin_sees_and_edits_all(api_client, contacts):
+    assert listed(api_client) == {c.id: False for c in contacts.values()}
+
+
+def test_private_is_404_for_others(member_client, contacts):
+    hidden = contacts["private_admin"]
+    url = f"{URL}/{hidden.id}"
+    for method in ("get", "patch", "put", "delete"):
+        assert getattr(member_client, method)(url, {}, format="json").status_code == 404, method
+    assert member_client.post(f"{url}/restore").status_code == 404
+    multi = member_client.post(f"{URL}/multiple", {"contact_ids": [hidden.id, contacts["public_other"].id]}, format="json")
+    assert [c["id"] for c in multi.json()] == [contacts["public_other"].id]
+    bulk = member_client.patch(URL, {"ids": [hidden.id], "visibility_type": "team"}, format="json")
+    assert bulk.status_code == 404 and bulk.json()["ids"] == [hidden.id]
+    assert hidden.id not in listed(member_client, f"contact_ids={hidden.id}")
+
+
+def test_team_contact_is_read_only_for_members(member_client, contacts):
+    team = contacts["team_other"]
+    url = f"{URL}/{team.id}"
+    got = member_client.get(url)
+    assert got.status_code == 200 and got.json()["view_only"] is True
+    for response in (
+        member_client.patch(url, {"name": "x"}, format="json"),
+        member_client.put(url, {"name": "x"}, format="json"),
+        member_client.delete(url),
+        member_client.patch(URL, {"ids": [team.id], "visibility_type": "public"}, format="json"),
+        member_client.put(f"{URL}/upsert", {"external_client_id": "t"}, format="json"),
+    ):
+        if response.status_code == 201:  # the upsert created its own contact: fine
+            continue
+        assert response.status_code == 403, response.content
+        assert response.json()["code"] == "permission_denied"
+
+
+def test_upsert_of_read_only_contact_is_403(member_client, api_client, make_contact, second_member_client):
+    make_contact(name="t", visibility_type="team", owner_id=second_member_client.user.id, external_client_id="ext-t")
+    response = member_client.put(f"{URL}/upsert", {"external_client_id": "ext-t", "name": "hijack"}, format="json")
+    assert response.status_code == 403
+
+
+def test_member_edits_own_sub_owned_and_public(member_client, contacts):
+    for key in ("private_mine", "private_sub", "public_other"):
+        response = member_client.patch(f"{URL}/{contacts[key].id}", {"note": "ok"}, format="json")
+        assert response.status_code == 200, (key, response.content)
+    response = member_client.patch(URL, {"ids": [contacts["private_mine"].id, contacts["public_other"].id],
+                                         "tags_add": ["m"]}, format="json")
+    assert response.status_code == 200
+
+
+def test_member_creating_private_contact_owns_it(member_client):
+    response = member_client.post(URL, {"name": "mine", "visibility_type": "private"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["owner_id"] == member_client.user.id and response.json()["view_only"] is False
+    assert response.json()["id"] in listed(member_client)
