@@ -1,0 +1,206 @@
+"""The one pipeline behind the validate endpoint, the import task and the CLI:
+stream records from the stored file, validate them chunk by chunk (in worker
+processes for big files), resolve references in bulk, flag duplicates."""
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+
+from crm.selectors import workspace_members
+from labels.selectors import label_get_by_names
+from tags.models import Tag
+from tags.selectors import tags_by_lower_name
+from tags.services import tags_resolve
+
+from .csvfile import CsvFileError, CsvStream
+from .validation import ColumnPlan, Issue, plan_columns, validate_rows
+
+REFERENCE_FIELDS = {"label": "label_id", "stage": "stage_id", "owner_email": "owner_id"}
+
+
+def storage_path(workspace_id: int, file_name: str) -> str:
+    return f"imports/{workspace_id}/{file_name}"
+
+
+def chunk_rows() -> int:
+    return getattr(settings, "IMPORT_CHUNK_ROWS", 5000)
+
+
+@dataclass
+class Chunk:
+    valid: list[tuple[int, dict]] = field(default_factory=list)  # (row, values)
+    invalid: list[tuple[int, list[str], list[Issue]]] = field(default_factory=list)  # (row, cells, issues)
+    consumed: int = 0  # data records of the file read up to the end of this chunk
+    bytes_read: int = 0
+
+
+class References:
+    """Label, stage and owner lookups by name for many rows: the workspace's
+    stages and members are read once, labels once per chunk for names not
+    seen before; tags are resolved (missing ones created) only when writing."""
+
+    def __init__(self, workspace, user, plan: ColumnPlan):
+        self.workspace, self.user = workspace, user
+        fields = plan.fields
+        self.labels: dict[str, int | None] = {}
+        self.stages = (
+            {name: tag.pk for name, tag in tags_by_lower_name(workspace=workspace, types=[Tag.Type.CLIENT_STAGE]).items()}
+            if "stage" in fields else {}
+        )
+        self.owners = (
+            {email.lower(): pk for pk, email in workspace_members(workspace=workspace).values_list("id", "email") if email}
+            if "owner_email" in fields else {}
+        )
+        self.tags: dict[str, int] = {}
+        self.headers = {name: plan.header_of(name) for name in REFERENCE_FIELDS}
+
+    def check(self, chunk_rows: list[tuple[int, dict]]) -> tuple[list, list[tuple[int, list[Issue]]]]:
+        """Resolves the references of valid rows: returns (still valid rows
+        with *_id values, [(row, issues)] of rows naming unknown references)."""
+        unseen = {v["label"].lower() for _, v in chunk_rows if "label" in v} - self.labels.keys()
+        if unseen:
+            found = label_get_by_names(workspace=self.workspace, names=unseen)
+            for name in unseen:
+                self.labels[name] = found[name].pk if name in found else None
+        ok, bad = [], []
+        for row, values in chunk_rows:
+            issues = []
+            for name, target in REFERENCE_FIELDS.items():
+                if name not in values:
+                    continue
+                raw = values.pop(name)
+                table = self.labels if name == "label" else self.stages if name == "stage" else self.owners
+                pk = table.get(raw.lower())
+                if pk is None:
+                    issues.append(Issue(row, self.headers[name], "does_not_exist", _MISSING[name].format(raw)))
+                else:
+                    values[target] = pk
+            if issues:
+                bad.append((row, issues))
+            else:
+                ok.append((row, values))
+        return ok, bad
+
+    def tag_ids(self, rows: list[tuple[int, dict]]) -> list[list[int] | None]:
+        wanted: dict[str, str] = {}
+        for _, values in rows:
+            for tag in values.get("tags", ()):
+                if tag.lower() not in self.tags:
+                    wanted.setdefault(tag.lower(), tag)
+        if wanted:
+            resolved = tags_resolve(workspace=self.workspace, values=list(wanted.values()), user=self.user)
+            for tag in resolved:
+                self.tags[tag.tag.lower()] = tag.pk
+            for lowered in wanted:  # a value resolved under another spelling
+                self.tags.setdefault(lowered, next(t.pk for t in resolved if t.tag.lower() == lowered))
+        return [[self.tags[t.lower()] for t in v["tags"]] if v.get("tags") else None for _, v in rows]
+
+
+_MISSING = {
+    "label": "No label named {!r} in this workspace.",
+    "stage": "No clientStage tag named {!r} in this workspace.",
+    "owner_email": "No member of this workspace has the email {!r}.",
+}
+
+
+@contextmanager
+def open_stream(workspace_id: int, file_name: str):
+    with default_storage.open(storage_path(workspace_id, file_name), "rb") as fileobj:
+        yield CsvStream(fileobj)
+
+
+def _batches(iterator, size):
+    while True:
+        batch = list(islice(iterator, size))
+        if not batch:
+            return
+        yield batch
+
+
+def _validator_pool(size_bytes: int):
+    processes = getattr(settings, "IMPORT_VALIDATE_PROCESSES", None) or os.cpu_count() or 1
+    if processes < 2 or size_bytes < getattr(settings, "IMPORT_PARALLEL_MIN_BYTES", 8 * 1024 * 1024):
+        return None
+    import django
+
+    # spawn, not fork: a forked child would share (and on exit, close) the parent's database connection.
+    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"), initializer=django.setup)
+
+
+def _validated(batches, plan: ColumnPlan, region: str, pool) -> Iterator:
+    if pool is None:
+        for batch in batches:
+            yield batch, validate_rows(batch, plan, region)
+        return
+    in_flight = []
+    depth = pool._max_workers * 2  # bounded read-ahead: memory stays flat whatever the file size
+    for batch in batches:
+        in_flight.append((batch, pool.submit(validate_rows, batch, plan, region)))
+        if len(in_flight) >= depth:
+            done, future = in_flight.pop(0)
+            yield done, future.result()
+    for done, future in in_flight:
+        yield done, future.result()
+
+
+def iter_chunks(stream: CsvStream, plan: ColumnPlan, references: References, *, region: str, start: int = 0,
+                size_bytes: int = 0) -> Iterator[Chunk]:
+    """Validated chunks of the records after the first `start` ones (those are
+    read only to remember their external ids, so a duplicate of a row
+    imported before a restart is still caught)."""
+    ext_index = next((i for i, f in plan.columns.items() if f == "external_client_id"), None)
+    ext_header = plan.header[ext_index] if ext_index is not None else None
+    seen: dict[str, int] = {}
+    records = iter(stream)
+    consumed = 0
+    if start:
+        for row, cells in islice(records, start):
+            consumed += 1
+            if ext_index is not None and ext_index < len(cells):
+                ext = cells[ext_index].strip()
+                if ext:
+                    seen.setdefault(ext, row)
+    pool = _validator_pool(size_bytes)
+    try:
+        for batch, results in _validated(_batches(records, chunk_rows()), plan, region, pool):
+            chunk = Chunk()
+            valid = []
+            for row, cells, values, issues in results:
+                if ext_index is not None and len(cells) == len(plan.header):
+                    ext = cells[ext_index].strip()
+                    if ext:
+                        first = seen.setdefault(ext, row)
+                        if first != row:
+                            issues = [*issues, Issue(row, ext_header, "duplicate",
+                                                     f"The external_client_id {ext!r} is also on row {first}.")]
+                            values = None
+                if values is None:
+                    chunk.invalid.append((row, cells, issues))
+                else:
+                    valid.append((row, values))
+            ok, bad = references.check(valid)
+            chunk.valid = ok
+            if bad:
+                cells_by_row = {row: cells for row, cells in batch}
+                chunk.invalid.extend((row, cells_by_row[row], issues) for row, issues in bad)
+                chunk.invalid.sort(key=lambda item: item[0])
+            consumed += len(batch)
+            chunk.consumed = consumed
+            chunk.bytes_read = stream.bytes_read
+            yield chunk
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def file_plan(stream: CsvStream, mapping: dict | None) -> ColumnPlan:
+    return plan_columns(stream.header, mapping)
+
+
+__all__ = ["Chunk", "CsvFileError", "References", "file_plan", "iter_chunks", "open_stream", "storage_path"]

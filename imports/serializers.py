@@ -1,0 +1,82 @@
+from rest_framework import serializers
+
+from .models import ImportFile, ImportJob
+from .validation import IMPORT_FIELDS
+
+MAPPING_HELP = (
+    "Overrides the header matching: {header: field}; a field of "
+    f"{', '.join(IMPORT_FIELDS)}, or \"\"/null to ignore the column."
+)
+
+
+class ImportFileSerializer(serializers.ModelSerializer):
+    uploaded_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = ImportFile
+        fields = ["id", "file_name", "original_name", "size", "uploaded_at"]
+        read_only_fields = fields
+
+
+class ImportFileUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A CSV file (UTF-8 with or without BOM, or UTF-16 with BOM).")
+
+
+class MappingField(serializers.DictField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            child=serializers.ChoiceField(choices=[*IMPORT_FIELDS, ""], allow_null=True, allow_blank=True),
+            required=False, help_text=MAPPING_HELP, **kwargs,
+        )
+
+
+class ImportValidateSerializer(serializers.Serializer):
+    file_name = serializers.CharField(max_length=64, help_text="A file_name answered by POST /imports/files.")
+    mapping = MappingField()
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(allow_null=True, help_text="Row number as a spreadsheet shows it (header = 1).")
+    column = serializers.CharField(allow_null=True, help_text="The column's header, or null for the whole row.")
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportValidationResultSerializer(serializers.Serializer):
+    total_rows = serializers.IntegerField()
+    valid_rows = serializers.IntegerField()
+    invalid_rows = serializers.IntegerField()
+    errors = ImportErrorSerializer(many=True, help_text="The first 1,000 errors, by row.")
+    errors_truncated = serializers.BooleanField()
+    error_count = serializers.IntegerField()
+    unknown_columns = serializers.ListField(child=serializers.CharField(), help_text="Headers matching no field (ignored).")
+    columns = serializers.DictField(child=serializers.CharField(), help_text="{header: field} as matched.")
+    encoding = serializers.CharField()
+    delimiter = serializers.CharField()
+
+
+class ImportJobCreateSerializer(serializers.Serializer):
+    file_name = serializers.CharField(max_length=64)
+    skip_errors = serializers.BooleanField(
+        default=False, help_text="false: any invalid row fails the job and nothing is written."
+    )
+    mapping = MappingField()
+
+
+class ImportJobCreatedSerializer(serializers.Serializer):
+    job_id = serializers.IntegerField()
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    job_id = serializers.IntegerField(source="id", read_only=True)
+    errors = ImportErrorSerializer(many=True, read_only=True)
+    created_by = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id", "job_id", "status", "file_name", "skip_errors", "mapping", "total_rows", "processed_rows", "created",
+            "updated", "skipped", "progress", "errors", "error_count", "message", "started_at", "finished_at",
+            "created_at", "updated_at", "created_by",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,345 @@
+"""Writes for imports: uploaded files, validation, jobs and the job runner.
+
+The runner (import_job_run) is what the Celery task, and the CLI in the
+foreground, call. Each chunk's contacts are written in the same transaction
+as the job's checkpoint and counters, under the job's lease, so a restarted
+or redelivered run continues after the last committed chunk and no row is
+written twice.
+"""
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from rest_framework.exceptions import NotFound
+
+from contacts.bulk_write import contacts_bulk_upsert
+from crm.errors import Conflict, DomainError, PayloadTooLarge, field_error
+from crm.models import Workspace
+from labels.services import label_get_default
+
+from .csvfile import CsvFileError
+from .models import ImportFile, ImportJob, ImportJobError
+from .pipeline import REFERENCE_FIELDS, References, file_plan, iter_chunks, open_stream, storage_path
+from .validation import MAX_ERRORS, MappingError
+
+SNIFF_BYTES = 64 * 1024
+
+
+class InvalidFile(DomainError):
+    default_code = "invalid_file"
+    default_detail = "The file is not a CSV text file."
+
+
+# -- files -------------------------------------------------------------------
+def import_file_upload(*, workspace: Workspace, user, uploaded, original_name: str = "") -> ImportFile:
+    """Stores an uploaded CSV under the workspace's prefix with a generated
+    name. Refuses binary content (NUL bytes outside UTF-16) and sizes over
+    IMPORT_MAX_FILE_BYTES; nothing is kept when it refuses."""
+    limit = settings.IMPORT_MAX_FILE_BYTES
+    if uploaded.size > limit:
+        raise PayloadTooLarge(f"The file is larger than the {limit} bytes an import accepts.")
+    if not uploaded.size:
+        raise InvalidFile("The file is empty.", code="empty_file")
+    uploaded.seek(0)
+    head = uploaded.read(4)
+    utf16 = head[:2] in (b"\xff\xfe", b"\xfe\xff") and head != b"\xff\xfe\x00\x00"
+    if not utf16:
+        uploaded.seek(0)
+        for block in uploaded.chunks():
+            if b"\x00" in block:
+                raise InvalidFile("The file contains binary data (NUL bytes); upload a CSV text file.", code="binary_file")
+    uploaded.seek(0)
+    file_name = f"{uuid.uuid4().hex}.csv"
+    stored = default_storage.save(storage_path(workspace.pk, file_name), uploaded)
+    try:
+        return ImportFile.objects.create(
+            workspace=workspace, file_name=stored.rsplit("/", 1)[-1], original_name=(original_name or "")[:255],
+            size=uploaded.size, created_by=user, updated_by=user,
+        )
+    except Exception:
+        default_storage.delete(stored)
+        raise
+
+
+def import_file_delete(*, workspace: Workspace, import_file: ImportFile) -> None:
+    default_storage.delete(storage_path(workspace.pk, import_file.file_name))
+    import_file.delete()
+
+
+def _import_file(workspace: Workspace, file_name: str) -> ImportFile:
+    found = ImportFile.objects.filter(workspace=workspace, file_name=file_name).first()
+    if found is None:
+        raise NotFound(f"No uploaded file named {file_name!r} in this workspace.")
+    return found
+
+
+def _plan(stream, mapping):
+    try:
+        return file_plan(stream, mapping)
+    except MappingError as exc:
+        raise field_error("mapping", str(exc)) from None
+
+
+# -- validate ----------------------------------------------------------------
+def import_validate(
+    *, workspace: Workspace, user, file_name: str, mapping: dict | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Checks every row as an import would, writing nothing. Returns
+    {total_rows, valid_rows, invalid_rows, errors (first 1,000),
+    errors_truncated, error_count, unknown_columns, columns, encoding, delimiter}."""
+    import_file = _import_file(workspace, file_name)
+    errors: list[dict] = []
+    error_count = total = valid = 0
+    try:
+        with open_stream(workspace.pk, file_name) as stream:
+            plan = _plan(stream, mapping)
+            result = {"unknown_columns": plan.unknown,
+                      "columns": {plan.header[i]: f for i, f in sorted(plan.columns.items())},
+                      "encoding": stream.encoding, "delimiter": stream.delimiter}
+            if plan.issues:
+                errors = [i.as_dict() for i in plan.issues]
+                error_count = len(errors)
+                total = sum(1 for _ in stream)
+            else:
+                references = References(workspace, user, plan)
+                for chunk in iter_chunks(stream, plan, references, region=workspace.default_phone_region,
+                                         size_bytes=import_file.size):
+                    valid += len(chunk.valid)
+                    total += len(chunk.valid) + len(chunk.invalid)
+                    for _, _, issues in chunk.invalid:
+                        error_count += len(issues)
+                        if len(errors) < MAX_ERRORS:
+                            errors.extend(i.as_dict() for i in issues[: MAX_ERRORS - len(errors)])
+                    if progress:
+                        progress(chunk.bytes_read, import_file.size)
+    except CsvFileError as exc:
+        raise InvalidFile(exc.message, code=exc.code) from None
+    return {
+        "total_rows": total, "valid_rows": valid, "invalid_rows": total - valid, "errors": errors,
+        "errors_truncated": error_count > len(errors), "error_count": error_count, **result,
+    }
+
+
+# -- jobs --------------------------------------------------------------------
+def import_job_create(
+    *, workspace: Workspace, user, file_name: str, skip_errors: bool = False, mapping: dict | None = None,
+    enqueue: bool = True,
+) -> ImportJob:
+    """Creates a queued job and enqueues its task once the transaction commits."""
+    _import_file(workspace, file_name)
+    for header, target in (mapping or {}).items():
+        if not isinstance(header, str) or (target is not None and not isinstance(target, str)):
+            raise field_error("mapping", "mapping is an object {header: field name}.")
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            workspace=workspace, file_name=file_name, skip_errors=skip_errors, mapping=mapping or {},
+            created_by=user, updated_by=user,
+        )
+        if enqueue:
+            from .tasks import import_job_run_task
+
+            import_job_run_task.delay_on_commit(job.pk)
+    return job
+
+
+def import_job_cancel(*, workspace: Workspace, job: ImportJob, user=None) -> ImportJob:
+    """Stops a queued or running job; chunks already committed stay imported."""
+    now = timezone.now()
+    changed = ImportJob.objects.filter(pk=job.pk, workspace=workspace, status__in=ImportJob.ACTIVE).update(
+        status=ImportJob.Status.CANCELLED, finished_at=now, updated_at=now, updated_by=user, lease_owner="",
+        lease_expires_at=None, message="Cancelled.",
+    )
+    job.refresh_from_db()
+    if not changed:
+        raise Conflict(f"The job is already {job.status}.", code="job_finished")
+    return job
+
+
+class _LeaseLost(Exception):
+    pass
+
+
+def _lease_seconds() -> int:
+    return getattr(settings, "IMPORT_LEASE_SECONDS", 300)
+
+
+def _acquire(job_id: int, owner: str) -> bool:
+    now = timezone.now()
+    return bool(
+        ImportJob.objects.filter(pk=job_id, status__in=ImportJob.ACTIVE)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now) | Q(lease_owner=owner))
+        .update(
+            lease_owner=owner, lease_expires_at=now + timedelta(seconds=_lease_seconds()),
+            status=ImportJob.Status.RUNNING, started_at=Coalesce(F("started_at"), now), updated_at=now,
+        )
+    )
+
+
+def _locked(job_id: int, owner: str) -> ImportJob:
+    """The job row, locked for this chunk's transaction, if the lease is still ours."""
+    job = ImportJob.objects.select_for_update().get(pk=job_id)
+    if job.status != ImportJob.Status.RUNNING or job.lease_owner != owner:
+        raise _LeaseLost()
+    job.lease_expires_at = timezone.now() + timedelta(seconds=_lease_seconds())
+    return job
+
+
+def _finish(job_id: int, owner: str, status: str, message: str = "", **fields) -> None:
+    now = timezone.now()
+    ImportJob.objects.filter(pk=job_id, lease_owner=owner, status=ImportJob.Status.RUNNING).update(
+        status=status, message=message, finished_at=now, updated_at=now, lease_owner="", lease_expires_at=None,
+        **fields,
+    )
+
+
+def _record_errors(job: ImportJob, invalid) -> None:
+    """Adds a chunk's rejected rows to the job (counters, first 1,000 errors, the errors.csv rows)."""
+    if not invalid:
+        return
+    for _, _, issues in invalid:
+        job.error_count += len(issues)
+        room = MAX_ERRORS - len(job.errors)
+        if room > 0:
+            job.errors.extend(i.as_dict() for i in issues[:room])
+    ImportJobError.objects.bulk_create(
+        [ImportJobError(job=job, row=row, cells=cells, message="; ".join(f"{i.column or 'row'}: {i.message}" if i.column
+                                                                         else i.message for i in issues))
+         for row, cells, issues in invalid],
+        batch_size=2000,
+    )
+
+
+def _progress(job: ImportJob, bytes_read: int, size: int) -> int:
+    if job.total_rows:
+        return min(99, job.processed_rows * 100 // job.total_rows)
+    return min(99, bytes_read * 100 // size) if size else 0
+
+
+def import_job_run(*, job_id: int, on_progress: Callable[[ImportJob], None] | None = None) -> str:
+    """Runs (or resumes) a job; returns what happened. A second delivery
+    while another run holds the lease returns "busy" and changes nothing."""
+    owner = uuid.uuid4().hex
+    if not _acquire(job_id, owner):
+        return "busy"
+    job = ImportJob.objects.select_related("workspace", "created_by").get(pk=job_id)
+    workspace = job.workspace
+    import_file = ImportFile.objects.filter(workspace=workspace, file_name=job.file_name).first()
+    if import_file is None:
+        _finish(job_id, owner, ImportJob.Status.FAILED, "The uploaded file no longer exists.")
+        return "failed"
+    try:
+        if not job.skip_errors and not job.validated:
+            if not _validation_pass(job, import_file, owner, on_progress):
+                return "failed"
+            job.refresh_from_db()
+        _write_pass(job, import_file, owner, on_progress)
+    except _LeaseLost:
+        return "stopped"
+    except CsvFileError as exc:
+        error = {"row": exc.row, "column": None, "code": exc.code, "message": exc.message}
+        _finish(job_id, owner, ImportJob.Status.FAILED, exc.message, errors=[error], error_count=F("error_count") + 1)
+        return "failed"
+    except (DomainError, MappingError) as exc:
+        message = str(getattr(exc, "detail", exc))
+        _finish(job_id, owner, ImportJob.Status.FAILED, message)
+        return "failed"
+    except Exception as exc:
+        _finish(job_id, owner, ImportJob.Status.FAILED, f"Internal error: {type(exc).__name__}.")
+        raise
+    job.refresh_from_db()
+    return job.status
+
+
+def _header_failure(job_id, owner, plan) -> None:
+    errors = [i.as_dict() for i in plan.issues]
+    _finish(job_id, owner, ImportJob.Status.FAILED, errors[0]["message"], errors=errors, error_count=len(errors),
+            headers=plan.header)
+
+
+def _validation_pass(job: ImportJob, import_file: ImportFile, owner: str, on_progress) -> bool:
+    """skip_errors=false: reads the whole file first; any invalid row fails
+    the job with nothing written. Re-run from the start after a restart."""
+    workspace = job.workspace
+    with open_stream(workspace.pk, job.file_name) as stream:
+        try:
+            plan = file_plan(stream, job.mapping)
+        except MappingError as exc:
+            _finish(job.pk, owner, ImportJob.Status.FAILED, str(exc))
+            return False
+        if plan.issues:
+            _header_failure(job.pk, owner, plan)
+            return False
+        references = References(workspace, job.created_by, plan)
+        ImportJobError.objects.filter(job=job).delete()
+        job.errors, job.error_count = [], 0
+        total = invalid = 0
+        for chunk in iter_chunks(stream, plan, references, region=workspace.default_phone_region,
+                                 size_bytes=import_file.size):
+            total += len(chunk.valid) + len(chunk.invalid)
+            invalid += len(chunk.invalid)
+            with transaction.atomic():
+                locked = _locked(job.pk, owner)
+                locked.errors, locked.error_count = job.errors, job.error_count
+                _record_errors(locked, chunk.invalid)
+                job.errors, job.error_count = locked.errors, locked.error_count
+                locked.progress = min(49, chunk.bytes_read * 50 // max(import_file.size, 1))
+                locked.save(update_fields=["errors", "error_count", "progress", "lease_expires_at"])
+            if on_progress:
+                on_progress(locked)
+    if invalid:
+        _finish(job.pk, owner, ImportJob.Status.FAILED,
+                f"{invalid} of {total} rows are invalid; nothing was imported (skip_errors is false).",
+                total_rows=total, skipped=invalid, headers=plan.header)
+        return False
+    ImportJob.objects.filter(pk=job.pk, lease_owner=owner).update(validated=True, total_rows=total, headers=plan.header)
+    return True
+
+
+def _write_pass(job: ImportJob, import_file: ImportFile, owner: str, on_progress) -> None:
+    workspace = job.workspace
+    user = job.created_by
+    with open_stream(workspace.pk, job.file_name) as stream:
+        plan = file_plan(stream, job.mapping)
+        if plan.issues:
+            _header_failure(job.pk, owner, plan)
+            return
+        if not job.headers:
+            ImportJob.objects.filter(pk=job.pk).update(headers=plan.header)
+        references = References(workspace, user, plan)
+        fields = [REFERENCE_FIELDS.get(f, f) for f in plan.fields if f != "tags"]
+        with_tags = "tags" in plan.fields
+        defaults = {"label_id": label_get_default(workspace=workspace).pk, "owner_id": getattr(user, "pk", None)}
+        for chunk in iter_chunks(stream, plan, references, region=workspace.default_phone_region,
+                                 start=job.checkpoint, size_bytes=import_file.size):
+            with transaction.atomic():
+                locked = _locked(job.pk, owner)
+                tag_ids = references.tag_ids(chunk.valid) if with_tags else None
+                rows = []
+                for _, values in chunk.valid:
+                    values.pop("tags", None)
+                    rows.append(values)
+                result = contacts_bulk_upsert(
+                    workspace=workspace, user=user, rows=rows, tags=tag_ids, defaults=defaults, fields=fields
+                )
+                _record_errors(locked, chunk.invalid)
+                locked.checkpoint = chunk.consumed
+                locked.processed_rows += len(chunk.valid) + len(chunk.invalid)
+                locked.created += result.created
+                locked.updated += result.updated
+                locked.skipped += len(chunk.invalid)
+                locked.progress = _progress(locked, chunk.bytes_read, import_file.size)
+                locked.updated_at = timezone.now()
+                locked.save(update_fields=[
+                    "checkpoint", "processed_rows", "created", "updated", "skipped", "progress", "errors",
+                    "error_count", "lease_expires_at", "updated_at",
+                ])
+            if on_progress:
+                on_progress(locked)
+    _finish(job.pk, owner, ImportJob.Status.SUCCEEDED, progress=100, total_rows=F("processed_rows"))
