@@ -351,6 +351,7 @@ class ContactMultipleSerializer(serializers.Serializer):
 
 # -- custom field definitions ----------------------------------------------
 class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
+    label = StrictCharField(max_length=100)
     shortName = StrictCharField(source="short_name", max_length=100, required=False, allow_blank=True)  # noqa: N815
     # A plain string in the schema (the values are in help_text): a second
     # "type" enum would need a shared ENUM_NAME_OVERRIDES entry.
