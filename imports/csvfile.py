@@ -104,8 +104,8 @@ class CsvStream:
                 message = "The file starts with a UTF-16 byte order mark but is not valid UTF-16."
             else:
                 message = (
-                    f"The file is not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} near row {self._row}). "
-                    "Save it as CSV UTF-8, or as UTF-16 with a byte order mark."
+                    f"The file is not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} after row {self._row}): "
+                    "it is in another encoding. Save it as CSV UTF-8, or as UTF-16 with a byte order mark."
                 )
             raise CsvFileError(message, code="invalid_encoding", row=self._row) from None
 
