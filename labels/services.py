@@ -69,8 +69,10 @@ def label_create(
     name = name.strip()
     if _name_taken(workspace=workspace, name=name):
         raise field_error("name", UNIQUE_NAME_MESSAGE, code="unique")
+    now = timezone.now()
     label = ContactLabel(
-        workspace=workspace, name=name, color=color, icon=icon, owner=owner, created_by=user, updated_by=user
+        workspace=workspace, name=name, color=color, icon=icon, owner=owner,
+        created_at=now, updated_at=now, created_by=user, updated_by=user,
     )
     _save(label)
     return label

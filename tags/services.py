@@ -181,9 +181,10 @@ def tag_create(
     value = tag.strip()
     if _tag_taken(workspace=workspace, tag_type=type, value=value):
         raise field_error("tag", UNIQUE_TAG_MESSAGE, code="unique")
+    now = timezone.now()
     obj = Tag(
         workspace=workspace, tag=value, type=type, order=order, description=description,
-        created_by=user, updated_by=user,
+        created_at=now, updated_at=now, created_by=user, updated_by=user,
     )
     _save(obj)
     return obj
