@@ -6,8 +6,11 @@ from .models import Conversation, Integration, Message
 
 class IntegrationAdminForm(forms.ModelForm):
     # The secret is write-only here too: an empty field keeps the stored one.
-    secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
-                             help_text="Leave empty to keep the current secret.")
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the current secret.",
+    )
 
     class Meta:
         model = Integration
@@ -27,7 +30,15 @@ class IntegrationAdmin(admin.ModelAdmin):
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
-    list_display = ["id", "contact", "integration", "workspace", "status", "last_message_at", "created_at"]
+    list_display = [
+        "id",
+        "contact",
+        "integration",
+        "workspace",
+        "status",
+        "last_message_at",
+        "created_at",
+    ]
     search_fields = ["contact__name", "contact__surname", "contact__phone", "contact__email"]
     list_filter = ["status", "workspace"]
     raw_id_fields = ["contact", "integration", "workspace", "created_by", "updated_by"]
@@ -36,9 +47,25 @@ class ConversationAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "conversation", "type", "status", "is_agent", "external_message_id", "created_at", "sent_at"]
+    list_display = [
+        "id",
+        "conversation",
+        "type",
+        "status",
+        "is_agent",
+        "external_message_id",
+        "created_at",
+        "sent_at",
+    ]
     search_fields = ["content", "external_message_id"]
     list_filter = ["status", "type", "is_agent", "workspace"]
-    raw_id_fields = ["conversation", "integration", "reply_to", "workspace", "created_by", "updated_by"]
+    raw_id_fields = [
+        "conversation",
+        "integration",
+        "reply_to",
+        "workspace",
+        "created_by",
+        "updated_by",
+    ]
     readonly_fields = ["delivery_attempts", "claimed_until", "sent_at"]
     list_select_related = ["conversation"]

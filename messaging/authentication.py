@@ -1,5 +1,6 @@
 """Provider status reports authenticate with the integration's HMAC
 signature (the same scheme the webhook provider signs with), not a token."""
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
@@ -24,10 +25,14 @@ class IntegrationSignatureAuthentication(authentication.BaseAuthentication):
         if integration is None:
             raise exceptions.NotFound("No such integration.")
         meta = request._request.META
-        timestamp, signature = meta.get(_meta_key(TIMESTAMP_HEADER)), meta.get(_meta_key(SIGNATURE_HEADER))
+        timestamp, signature = (
+            meta.get(_meta_key(TIMESTAMP_HEADER)),
+            meta.get(_meta_key(SIGNATURE_HEADER)),
+        )
         if not verify_signature(integration.secret, timestamp, signature, request._request.body):
             raise exceptions.AuthenticationFailed(
-                f"Missing, stale or invalid {SIGNATURE_HEADER}/{TIMESTAMP_HEADER} signature.", code="signature_invalid"
+                f"Missing, stale or invalid {SIGNATURE_HEADER}/{TIMESTAMP_HEADER} signature.",
+                code="signature_invalid",
             )
         return None, integration
 

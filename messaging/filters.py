@@ -19,7 +19,9 @@ class IdFilter(django_filters.Filter):
 
 class ConversationFilter(django_filters.FilterSet):
     contact_id = IdFilter(field_name="contact_id", help_text="Conversations of this contact.")
-    integration_id = IdFilter(field_name="integration_id", help_text="Conversations on this integration.")
+    integration_id = IdFilter(
+        field_name="integration_id", help_text="Conversations on this integration."
+    )
     status = django_filters.ChoiceFilter(choices=Conversation.Status.choices)
 
     class Meta:

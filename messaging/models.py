@@ -21,7 +21,9 @@ class Integration(WorkspaceScopedModel):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["workspace", "provider"], name="integration_ws_provider_idx")]
+        indexes = [
+            models.Index(fields=["workspace", "provider"], name="integration_ws_provider_idx")
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.provider})"
@@ -32,8 +34,12 @@ class Conversation(WorkspaceScopedModel):
         OPEN = "open", "Open"
         CLOSED = "closed", "Closed"
 
-    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="conversations")
-    integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="conversations")
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="conversations"
+    )
+    integration = models.ForeignKey(
+        Integration, on_delete=models.PROTECT, related_name="conversations"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     last_message_at = models.DateTimeField(null=True, blank=True)
 
@@ -43,12 +49,16 @@ class Conversation(WorkspaceScopedModel):
             # sendNotification finds-or-opens: at most one open conversation per
             # contact and channel, even under concurrent notifications.
             models.UniqueConstraint(
-                fields=["contact", "integration"], condition=Q(status="open"), name="uniq_open_conversation"
+                fields=["contact", "integration"],
+                condition=Q(status="open"),
+                name="uniq_open_conversation",
             ),
         ]
         indexes = [
             models.Index(fields=["workspace", "contact"], name="conv_ws_contact_idx"),
-            models.Index(fields=["workspace", "integration", "status"], name="conv_ws_integration_idx"),
+            models.Index(
+                fields=["workspace", "integration", "status"], name="conv_ws_integration_idx"
+            ),
         ]
 
     def __str__(self):
@@ -78,17 +88,23 @@ class Message(WorkspaceScopedModel):
         FAILED = "failed", "Failed"
         INTERNAL = "internal", "Internal (note, never sent)"
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
     integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="messages")
     content = models.TextField(blank=True, default="")
     type = models.CharField(max_length=12, choices=Type.choices, default=Type.TEXT)
     note_type = models.CharField(max_length=50, blank=True, default="")
-    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     is_agent = models.BooleanField(default=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     external_message_id = models.CharField(max_length=255, blank=True, default="")
     error = models.TextField(blank=True, default="")
-    tags = models.ManyToManyField("tags.Tag", through="MessageTag", related_name="messages", blank=True)
+    tags = models.ManyToManyField(
+        "tags.Tag", through="MessageTag", related_name="messages", blank=True
+    )
     template_name = models.CharField(max_length=255, blank=True, default="")
     template_lang = models.CharField(max_length=20, blank=True, default="")
     template_components = models.JSONField(null=True, blank=True)

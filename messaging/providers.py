@@ -6,6 +6,7 @@ TransientDeliveryError for failures worth retrying (timeouts, connection
 errors, 5xx) and PermanentDeliveryError for the rest (4xx). Adding WhatsApp
 Cloud or SMS is a new subclass registered in PROVIDERS; nothing else moves.
 """
+
 import hashlib
 import hmac
 import json
@@ -62,7 +63,9 @@ def signature_headers(secret: str, body: bytes, timestamp: int | None = None) ->
     return {TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: sign(secret, ts, body)}
 
 
-def verify_signature(secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float | None = None) -> bool:
+def verify_signature(
+    secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float | None = None
+) -> bool:
     """True when the signature matches and the timestamp is recent (replay window)."""
     if not secret or not timestamp or not signature:
         return False
@@ -96,7 +99,9 @@ class ConsoleProvider(Provider):
 
     def send(self, integration, payload: dict) -> SendResult:
         external_id = f"console-{uuid.uuid4()}"
-        logger.info("console delivery %s: %s", external_id, json.dumps(payload, default=str, sort_keys=True))
+        logger.info(
+            "console delivery %s: %s", external_id, json.dumps(payload, default=str, sort_keys=True)
+        )
         return SendResult(external_message_id=external_id)
 
 
@@ -121,7 +126,11 @@ class WebhookProvider(Provider):
             self._url_validator(url)
         except DjangoValidationError:
             errors["url"] = "An http(s) URL is required."
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= self.max_timeout:
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 < timeout <= self.max_timeout
+        ):
             errors["timeout"] = f"Seconds, greater than 0 and at most {self.max_timeout:g}."
         if errors:
             raise ConfigError(errors)
@@ -137,8 +146,11 @@ class WebhookProvider(Provider):
         }
         try:
             response = httpx.post(
-                config["url"], content=body, headers=headers,
-                timeout=config.get("timeout", self.default_timeout), follow_redirects=False,
+                config["url"],
+                content=body,
+                headers=headers,
+                timeout=config.get("timeout", self.default_timeout),
+                follow_redirects=False,
             )
         except httpx.TimeoutException as exc:
             raise TransientDeliveryError(f"Timed out: {exc}") from exc

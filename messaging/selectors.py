@@ -1,4 +1,5 @@
 """Reads for messaging."""
+
 from django.db.models import Prefetch, Q, QuerySet
 
 from contacts.models import Contact
@@ -10,7 +11,9 @@ from .models import Conversation, Integration, Message
 
 def contact_get(*, workspace: Workspace, contact_id: int):
     """A live (not archived) contact of the workspace, or None."""
-    return Contact.objects.filter(workspace=workspace, pk=contact_id, deleted_at__isnull=True).first()
+    return Contact.objects.filter(
+        workspace=workspace, pk=contact_id, deleted_at__isnull=True
+    ).first()
 
 
 def contact_by_phone(*, workspace: Workspace, phone: str):
@@ -35,13 +38,15 @@ def conversations(*, queryset: QuerySet | None = None) -> QuerySet:
 
 def messages_with_tags(queryset: QuerySet) -> QuerySet:
     """Messages with their tag names loaded in one extra query, whatever the page size."""
-    return queryset.prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "tag").order_by("tag", "id")))
+    return queryset.prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.only("id", "tag").order_by("tag", "id"))
+    )
 
 
 def conversation_messages(*, conversation: Conversation) -> QuerySet:
     """A conversation's messages newest first (served by msg_conv_newest_idx)."""
     return messages_with_tags(
-        Message.objects.filter(workspace_id=conversation.workspace_id, conversation=conversation).order_by(
-            "-created_at", "-id"
-        )
+        Message.objects.filter(
+            workspace_id=conversation.workspace_id, conversation=conversation
+        ).order_by("-created_at", "-id")
     )

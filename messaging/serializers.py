@@ -13,17 +13,31 @@ class IntegrationSerializer(WorkspaceModelSerializer):
         help_text='Provider settings. webhook: {"url": "https://...", "timeout": 10}; console: {}.',
     )
     secret = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, max_length=255, trim_whitespace=False,
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=255,
+        trim_whitespace=False,
         help_text="Signs outbound webhooks and inbound status reports (HMAC-SHA256). Write-only.",
     )
     has_secret = serializers.SerializerMethodField()
-    status_url = serializers.SerializerMethodField(help_text="Where the provider POSTs status reports.")
+    status_url = serializers.SerializerMethodField(
+        help_text="Where the provider POSTs status reports."
+    )
 
     class Meta:
         model = Integration
         fields = [
-            "id", "name", "provider", "config", "secret", "has_secret", "active", "status_url",
-            "created_at", "updated_at",
+            "id",
+            "name",
+            "provider",
+            "config",
+            "secret",
+            "has_secret",
+            "active",
+            "status_url",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
@@ -48,7 +62,15 @@ class ConversationSerializer(WorkspaceModelSerializer):
 
     class Meta:
         model = Conversation
-        fields = ["id", "contact_id", "integration_id", "status", "last_message_at", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "contact_id",
+            "integration_id",
+            "status",
+            "last_message_at",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "status", "last_message_at", "created_at", "updated_at"]
         # the service answers a second open conversation with 409 and its id
         validators = []
@@ -67,19 +89,40 @@ class TagNamesField(serializers.ListField):
 
 
 class MessageSerializer(serializers.ModelSerializer):
-    message_id = serializers.IntegerField(source="id", read_only=True, help_text="Same as id (the seed's messageId).")
+    message_id = serializers.IntegerField(
+        source="id", read_only=True, help_text="Same as id (the seed's messageId)."
+    )
     conversation_id = serializers.IntegerField(read_only=True)
     integration_id = serializers.IntegerField(read_only=True)
-    reply_to_message_id = serializers.IntegerField(source="reply_to_id", read_only=True, allow_null=True)
+    reply_to_message_id = serializers.IntegerField(
+        source="reply_to_id", read_only=True, allow_null=True
+    )
     tags = TagNamesField(read_only=True)
     template_components = serializers.JSONField(read_only=True, allow_null=True)
 
     class Meta:
         model = Message
         fields = [
-            "id", "message_id", "conversation_id", "integration_id", "content", "type", "note_type",
-            "reply_to_message_id", "is_agent", "status", "external_message_id", "error", "tags",
-            "template_name", "template_lang", "template_components", "trunk", "sender_id", "created_at", "sent_at",
+            "id",
+            "message_id",
+            "conversation_id",
+            "integration_id",
+            "content",
+            "type",
+            "note_type",
+            "reply_to_message_id",
+            "is_agent",
+            "status",
+            "external_message_id",
+            "error",
+            "tags",
+            "template_name",
+            "template_lang",
+            "template_components",
+            "trunk",
+            "sender_id",
+            "created_at",
+            "sent_at",
         ]
         read_only_fields = fields
 
@@ -88,21 +131,36 @@ class MessageAddSerializer(serializers.Serializer):
     """The addMessage input (workspace, conversation and integration come from the token and the URL)."""
 
     content = serializers.CharField(
-        trim_whitespace=False, max_length=65536,
+        trim_whitespace=False,
+        max_length=65536,
         help_text="The text, or for image/audio/document/video the http(s) URL of the media file.",
     )
     type = serializers.ChoiceField(choices=Message.Type.choices)
     note_type = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
-    reply_to_message_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
+    reply_to_message_id = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, default=None
+    )
     tags = serializers.ListField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False, default=list,
-        max_length=100, help_text="Tag names (message or common tags); unknown names are created as message tags.",
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        required=False,
+        default=list,
+        max_length=100,
+        help_text="Tag names (message or common tags); unknown names are created as message tags.",
     )
 
 
 class MessageAddedSerializer(MessageSerializer):
     class Meta(MessageSerializer.Meta):
-        fields = ["message_id", "content", "type", "is_agent", "status", "external_message_id", "tags", "created_at"]
+        fields = [
+            "message_id",
+            "content",
+            "type",
+            "is_agent",
+            "status",
+            "external_message_id",
+            "tags",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -114,9 +172,13 @@ class NotificationSerializer(serializers.Serializer):
     client_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
     phone = serializers.CharField(required=False, allow_blank=True, max_length=40, default="")
     template_name = serializers.CharField(max_length=255)
-    template_lang = serializers.CharField(required=False, allow_blank=True, max_length=20, default="")
+    template_lang = serializers.CharField(
+        required=False, allow_blank=True, max_length=20, default=""
+    )
     template_components = serializers.JSONField(
-        required=False, allow_null=True, default=None,
+        required=False,
+        allow_null=True,
+        default=None,
         help_text="Template variables; {{name}}, {{surname}}, {{fullName}}, {{email}}, {{phone}}, {{address}}, "
         "{{code}}, {{city}}, {{country}} in any string value are replaced from the contact.",
     )
@@ -125,7 +187,9 @@ class NotificationSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs.get("client_id") is None and not attrs.get("phone"):
-            raise serializers.ValidationError({"client_id": ["Give client_id or phone."]}, code="required")
+            raise serializers.ValidationError(
+                {"client_id": ["Give client_id or phone."]}, code="required"
+            )
         return attrs
 
 
@@ -134,8 +198,14 @@ class NotificationSentSerializer(MessageSerializer):
 
     class Meta(MessageSerializer.Meta):
         fields = [
-            "message_id", "content", "type", "status", "external_message_id", "created_at",
-            "conversation_id", "contact_id",
+            "message_id",
+            "content",
+            "type",
+            "status",
+            "external_message_id",
+            "created_at",
+            "conversation_id",
+            "contact_id",
         ]
         read_only_fields = fields
 
@@ -143,7 +213,8 @@ class NotificationSentSerializer(MessageSerializer):
 # -- provider status reports ------------------------------------------------
 # What a provider may report (named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
 REPORTED_STATUS_CHOICES = [
-    (s.value, s.label) for s in (Message.Status.DELIVERED, Message.Status.READ, Message.Status.FAILED)
+    (s.value, s.label)
+    for s in (Message.Status.DELIVERED, Message.Status.READ, Message.Status.FAILED)
 ]
 
 
@@ -155,6 +226,9 @@ class StatusReportSerializer(serializers.Serializer):
 
 class StatusReportResultSerializer(serializers.Serializer):
     message_id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=Message.Status.choices, help_text="The message's status now.")
-    updated = serializers.BooleanField(help_text="False when the report would have moved the status backwards.")
-
+    status = serializers.ChoiceField(
+        choices=Message.Status.choices, help_text="The message's status now."
+    )
+    updated = serializers.BooleanField(
+        help_text="False when the report would have moved the status backwards."
+    )

@@ -1,5 +1,6 @@
 """Writes for messaging: integrations, conversations, messages, template
 notifications, delivery through a provider and provider status reports."""
+
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -45,30 +46,50 @@ def _clean_integration(*, provider: str, config: dict, secret: str) -> dict:
         field, message = next(iter(exc.errors.items()))
         raise field_error(f"config.{field}", message)
     if get_provider(provider).requires_secret and not secret:
-        raise field_error("secret", f"The {provider} provider signs its requests: a secret is required.", code="required")
+        raise field_error(
+            "secret",
+            f"The {provider} provider signs its requests: a secret is required.",
+            code="required",
+        )
     return cleaned
 
 
 @transaction.atomic
 def integration_create(
-    *, workspace: Workspace, user: AbstractBaseUser | None, name: str, provider: str = Integration.Provider.CONSOLE,
-    config: dict | None = None, secret: str = "", active: bool = True,
+    *,
+    workspace: Workspace,
+    user: AbstractBaseUser | None,
+    name: str,
+    provider: str = Integration.Provider.CONSOLE,
+    config: dict | None = None,
+    secret: str = "",
+    active: bool = True,
 ) -> Integration:
     cleaned = _clean_integration(provider=provider, config=config or {}, secret=secret)
     return Integration.objects.create(
-        workspace=workspace, name=name, provider=provider, config=cleaned, secret=secret, active=active,
-        created_by=user, updated_by=user,
+        workspace=workspace,
+        name=name,
+        provider=provider,
+        config=cleaned,
+        secret=secret,
+        active=active,
+        created_by=user,
+        updated_by=user,
     )
 
 
 @transaction.atomic
-def integration_update(*, workspace: Workspace, integration: Integration, user: AbstractBaseUser | None, **changes) -> Integration:
+def integration_update(
+    *, workspace: Workspace, integration: Integration, user: AbstractBaseUser | None, **changes
+) -> Integration:
     unknown = set(changes) - {"name", "provider", "config", "secret", "active"}
     if unknown:
         raise TypeError(f"integration_update() got unexpected fields {sorted(unknown)}")
     provider = changes.get("provider", integration.provider)
     if "config" in changes or "provider" in changes:
-        config = changes.get("config", integration.config if provider == integration.provider else {})
+        config = changes.get(
+            "config", integration.config if provider == integration.provider else {}
+        )
     else:
         config = integration.config
     secret = changes.get("secret", integration.secret)
@@ -87,42 +108,64 @@ def integration_delete(*, workspace: Workspace, integration: Integration) -> Non
         with transaction.atomic():
             integration.delete()
     except ProtectedError:
-        raise Conflict("The integration has conversations; deactivate it (active=false) instead.", code="in_use")
+        raise Conflict(
+            "The integration has conversations; deactivate it (active=false) instead.",
+            code="in_use",
+        )
 
 
 # -- conversations ----------------------------------------------------------
-def _open_conversation(*, workspace: Workspace, contact, integration: Integration, user) -> tuple[Conversation, bool]:
+def _open_conversation(
+    *, workspace: Workspace, contact, integration: Integration, user
+) -> tuple[Conversation, bool]:
     """The open conversation of contact and integration, opened if none.
     The partial unique constraint makes concurrent callers agree on one."""
     existing = Conversation.objects.filter(
-        workspace=workspace, contact=contact, integration=integration, status=Conversation.Status.OPEN
+        workspace=workspace,
+        contact=contact,
+        integration=integration,
+        status=Conversation.Status.OPEN,
     ).first()
     if existing:
         return existing, False
     try:
         with transaction.atomic():
             return Conversation.objects.create(
-                workspace=workspace, contact=contact, integration=integration, created_by=user, updated_by=user
+                workspace=workspace,
+                contact=contact,
+                integration=integration,
+                created_by=user,
+                updated_by=user,
             ), True
     except IntegrityError:
         return Conversation.objects.get(
-            workspace=workspace, contact=contact, integration=integration, status=Conversation.Status.OPEN
+            workspace=workspace,
+            contact=contact,
+            integration=integration,
+            status=Conversation.Status.OPEN,
         ), False
 
 
 @transaction.atomic
-def conversation_create(*, workspace: Workspace, user: AbstractBaseUser | None, contact, integration: Integration) -> Conversation:
-    conversation, created = _open_conversation(workspace=workspace, contact=contact, integration=integration, user=user)
+def conversation_create(
+    *, workspace: Workspace, user: AbstractBaseUser | None, contact, integration: Integration
+) -> Conversation:
+    conversation, created = _open_conversation(
+        workspace=workspace, contact=contact, integration=integration, user=user
+    )
     if not created:
         raise Conflict(
             f"An open conversation of this contact on this integration exists (id {conversation.pk}).",
-            code="conversation_exists", conversation_id=conversation.pk,
+            code="conversation_exists",
+            conversation_id=conversation.pk,
         )
     return conversation
 
 
 @transaction.atomic
-def conversation_update(*, workspace: Workspace, conversation: Conversation, user: AbstractBaseUser | None, status: str) -> Conversation:
+def conversation_update(
+    *, workspace: Workspace, conversation: Conversation, user: AbstractBaseUser | None, status: str
+) -> Conversation:
     conversation.status = status
     conversation.updated_by = user
     conversation.updated_at = timezone.now()
@@ -170,12 +213,18 @@ def message_add(
         try:
             _url_validator(content)
         except DjangoValidationError:
-            raise field_error("content", f"A {type} message's content is the http(s) URL of the media file.")
+            raise field_error(
+                "content", f"A {type} message's content is the http(s) URL of the media file."
+            )
     if note_type and not is_note:
         raise field_error("note_type", "note_type applies to messages of type note only.")
     integration = conversation.integration
     if not is_note and not integration.active:
-        raise field_error("type", "The conversation's integration is not active; only notes can be added.", code="inactive")
+        raise field_error(
+            "type",
+            "The conversation's integration is not active; only notes can be added.",
+            code="inactive",
+        )
     reply_to = None
     if reply_to_message_id is not None:
         reply_to = Message.objects.filter(
@@ -187,10 +236,19 @@ def message_add(
             )
     now = timezone.now()
     message = Message.objects.create(
-        workspace=workspace, conversation=conversation, integration=integration, content=content, type=type,
-        note_type=note_type, reply_to=reply_to, is_agent=True,
+        workspace=workspace,
+        conversation=conversation,
+        integration=integration,
+        content=content,
+        type=type,
+        note_type=note_type,
+        reply_to=reply_to,
+        is_agent=True,
         status=Message.Status.INTERNAL if is_note else Message.Status.PENDING,
-        created_at=now, updated_at=now, created_by=user, updated_by=user,
+        created_at=now,
+        updated_at=now,
+        created_by=user,
+        updated_by=user,
     )
     _set_tags(workspace=workspace, message=message, values=tags, user=user)
     _touch_conversation(conversation, now)
@@ -202,22 +260,36 @@ def message_add(
 def _set_tags(*, workspace: Workspace, message: Message, values: Sequence[str], user) -> None:
     from tags.services import tags_resolve
 
-    resolved = tags_resolve(
-        workspace=workspace, values=list(values), user=user, types=("message", "common"), create_type="message"
-    ) if values else []
+    resolved = (
+        tags_resolve(
+            workspace=workspace,
+            values=list(values),
+            user=user,
+            types=("message", "common"),
+            create_type="message",
+        )
+        if values
+        else []
+    )
     if resolved:
         MessageTag.objects.bulk_create([MessageTag(message=message, tag=tag) for tag in resolved])
     # the response shows them without another query
     message._prefetched_objects_cache = {"tags": resolved}
 
 
-def _contact_for_notification(*, workspace: Workspace, user, client_id: int | None, phone: str | None):
+def _contact_for_notification(
+    *, workspace: Workspace, user, client_id: int | None, phone: str | None
+):
     from contacts.validators import normalize_phone
 
     if client_id is not None:
         contact = selectors.contact_get(workspace=workspace, contact_id=client_id)
         if contact is None:
-            raise field_error("client_id", f"No contact with id {client_id} in this workspace.", code="does_not_exist")
+            raise field_error(
+                "client_id",
+                f"No contact with id {client_id} in this workspace.",
+                code="does_not_exist",
+            )
         return contact
     try:
         normalized = normalize_phone(phone, region=workspace.default_phone_region)
@@ -255,17 +327,35 @@ def notification_send(
         raise field_error("client_id", "Give client_id or phone.", code="required")
     if not integration.active:
         raise field_error("integration_id", "The integration is not active.", code="inactive")
-    contact = _contact_for_notification(workspace=workspace, user=user, client_id=client_id, phone=phone)
-    conversation, _ = _open_conversation(workspace=workspace, contact=contact, integration=integration, user=user)
+    contact = _contact_for_notification(
+        workspace=workspace, user=user, client_id=client_id, phone=phone
+    )
+    conversation, _ = _open_conversation(
+        workspace=workspace, contact=contact, integration=integration, user=user
+    )
     components = (
-        render_components(template_components, placeholder_values(contact)) if template_components is not None else None
+        render_components(template_components, placeholder_values(contact))
+        if template_components is not None
+        else None
     )
     now = timezone.now()
     message = Message.objects.create(
-        workspace=workspace, conversation=conversation, integration=integration, content=template_name,
-        type=Message.Type.TEMPLATE, is_agent=True, status=Message.Status.PENDING, template_name=template_name,
-        template_lang=template_lang, template_components=components, trunk=trunk, sender_id=sender_id,
-        created_at=now, updated_at=now, created_by=user, updated_by=user,
+        workspace=workspace,
+        conversation=conversation,
+        integration=integration,
+        content=template_name,
+        type=Message.Type.TEMPLATE,
+        is_agent=True,
+        status=Message.Status.PENDING,
+        template_name=template_name,
+        template_lang=template_lang,
+        template_components=components,
+        trunk=trunk,
+        sender_id=sender_id,
+        created_at=now,
+        updated_at=now,
+        created_by=user,
+        updated_by=user,
     )
     _touch_conversation(conversation, now)
     _enqueue_delivery(message)
@@ -324,25 +414,37 @@ def message_deliver(*, message_id: int, final_attempt: bool) -> DeliveryOutcome:
     )
     if not claimed:
         return DeliveryOutcome.SKIPPED
-    message = Message.objects.select_related("integration", "conversation__contact").get(pk=message_id)
+    message = Message.objects.select_related("integration", "conversation__contact").get(
+        pk=message_id
+    )
     pending = Message.objects.filter(pk=message_id, status=Message.Status.PENDING)
     if not message.integration.active:
-        pending.update(status=Message.Status.FAILED, error="The integration is not active.", claimed_until=None)
+        pending.update(
+            status=Message.Status.FAILED, error="The integration is not active.", claimed_until=None
+        )
         return DeliveryOutcome.FAILED
     try:
-        result = get_provider(message.integration.provider).send(message.integration, message_payload(message))
+        result = get_provider(message.integration.provider).send(
+            message.integration, message_payload(message)
+        )
     except DeliveryError as exc:
         error = str(exc)[:2000]
         if exc.transient and not final_attempt:
             pending.update(error=error, claimed_until=None, updated_at=timezone.now())
             return DeliveryOutcome.RETRY
-        pending.update(status=Message.Status.FAILED, error=error, claimed_until=None, updated_at=timezone.now())
+        pending.update(
+            status=Message.Status.FAILED, error=error, claimed_until=None, updated_at=timezone.now()
+        )
         logger.warning("message %s failed: %s", message_id, error)
         return DeliveryOutcome.FAILED
     sent_at = timezone.now()
     pending.update(
-        status=Message.Status.SENT, external_message_id=result.external_message_id, sent_at=sent_at,
-        error="", claimed_until=None, updated_at=sent_at,
+        status=Message.Status.SENT,
+        external_message_id=result.external_message_id,
+        sent_at=sent_at,
+        error="",
+        claimed_until=None,
+        updated_at=sent_at,
     )
     return DeliveryOutcome.SENT
 
@@ -354,7 +456,9 @@ def message_status_report(
     """Applies a provider's status report. Returns the message and whether it
     changed: a report that would move the status backwards is ignored."""
     messages = Message.objects.filter(
-        workspace_id=integration.workspace_id, integration=integration, external_message_id=external_message_id
+        workspace_id=integration.workspace_id,
+        integration=integration,
+        external_message_id=external_message_id,
     )
     changes = {"status": status, "updated_at": timezone.now()}
     if status == Message.Status.FAILED:
@@ -364,4 +468,3 @@ def message_status_report(
     if message is None:
         raise ObjectsNotFound([external_message_id], what="external message")
     return message, bool(updated)
-

@@ -1,4 +1,5 @@
 """Delivery of outbound messages, one task per message id."""
+
 from celery import shared_task
 from django.conf import settings
 
@@ -20,7 +21,9 @@ def backoff_seconds(retries: int) -> int:
 @shared_task(bind=True, name="messaging.deliver_message", max_retries=None, acks_late=True)
 def deliver_message(self, message_id: int) -> str:
     retries = self.request.retries or 0
-    outcome = services.message_deliver(message_id=message_id, final_attempt=retries >= max_retries())
+    outcome = services.message_deliver(
+        message_id=message_id, final_attempt=retries >= max_retries()
+    )
     if outcome is services.DeliveryOutcome.RETRY:
         raise self.retry(countdown=backoff_seconds(retries))
     return outcome.value

@@ -7,11 +7,22 @@ placeholder such as ``{{age}}`` is left as written; keys and non-string
 values are untouched. Whitespace inside the braces is allowed
 (``{{ name }}``); field names are case-sensitive.
 """
+
 import re
 from collections.abc import Mapping
 from typing import Any
 
-ALLOWED_FIELDS = ("name", "surname", "fullName", "email", "phone", "address", "code", "city", "country")
+ALLOWED_FIELDS = (
+    "name",
+    "surname",
+    "fullName",
+    "email",
+    "phone",
+    "address",
+    "code",
+    "city",
+    "country",
+)
 _ALLOWED = frozenset(ALLOWED_FIELDS)
 # Non-greedy, no braces inside, so adjacent placeholders ({{name}}{{city}}) split.
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
@@ -22,7 +33,9 @@ def placeholder_values(contact: Any) -> dict[str, str]:
     fullName is name and surname joined by a space, trimmed."""
 
     def get(field):
-        value = contact.get(field) if isinstance(contact, Mapping) else getattr(contact, field, None)
+        value = (
+            contact.get(field) if isinstance(contact, Mapping) else getattr(contact, field, None)
+        )
         return "" if value is None else str(value)
 
     values = {field: get(field) for field in ALLOWED_FIELDS if field != "fullName"}

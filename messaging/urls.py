@@ -11,8 +11,16 @@ router.register("messages", views.MessageViewSet, basename="message")
 conversation_messages = views.ConversationMessageViewSet.as_view({"get": "list", "post": "create"})
 
 urlpatterns = [
-    path("integrations/<int:pk>/status", views.IntegrationStatusView.as_view(), name="integration-status"),
-    path("conversations/<int:conversation_pk>/messages", conversation_messages, name="conversation-messages"),
+    path(
+        "integrations/<int:pk>/status",
+        views.IntegrationStatusView.as_view(),
+        name="integration-status",
+    ),
+    path(
+        "conversations/<int:conversation_id>/messages",
+        conversation_messages,
+        name="conversation-messages",
+    ),
     path("notifications", views.NotificationView.as_view(), name="notifications"),
     *router.urls,
 ]

@@ -1,5 +1,6 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -47,7 +48,9 @@ class IntegrationViewSet(WorkspaceModelViewSet):
 
     def perform_update(self, serializer):
         serializer.instance = services.integration_update(
-            workspace=self.workspace, integration=serializer.instance, user=self.request.user,
+            workspace=self.workspace,
+            integration=serializer.instance,
+            user=self.request.user,
             **serializer.validated_data,
         )
 
@@ -57,10 +60,15 @@ class IntegrationViewSet(WorkspaceModelViewSet):
 
 @extend_schema(tags=["conversations"])
 @extend_schema_view(
-    partial_update=extend_schema(request=ConversationUpdateSerializer, responses=ConversationSerializer),
+    partial_update=extend_schema(
+        request=ConversationUpdateSerializer, responses=ConversationSerializer
+    ),
 )
 class ConversationViewSet(
-    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
     WorkspaceViewSet,
 ):
     queryset = Conversation.objects.all()
@@ -81,18 +89,28 @@ class ConversationViewSet(
         payload = ConversationUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         conversation = services.conversation_update(
-            workspace=self.workspace, conversation=conversation, user=request.user, **payload.validated_data
+            workspace=self.workspace,
+            conversation=conversation,
+            user=request.user,
+            **payload.validated_data,
         )
         return Response(ConversationSerializer(conversation).data)
+
+
+CONVERSATION_ID = OpenApiParameter(
+    "conversation_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The conversation."
+)
 
 
 @extend_schema(tags=["messages"])
 @extend_schema_view(
     list=extend_schema(
+        parameters=[CONVERSATION_ID],
         operation_id="conversation_messages_list",
         summary="A conversation's messages, newest first (keyset pages: pass nextCursor as cursor)",
     ),
     create=extend_schema(
+        parameters=[CONVERSATION_ID],
         operation_id="conversation_messages_add",
         summary="addMessage: add a message (a note is stored, never sent)",
         request=MessageAddSerializer,
@@ -107,11 +125,17 @@ class ConversationMessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
 
     def get_conversation(self) -> Conversation:
         # 404 for an unknown conversation or one of another workspace
-        return get_object_or_404(Conversation.objects.select_related("integration"), workspace=self.workspace, pk=self.kwargs["conversation_pk"])
+        return get_object_or_404(
+            Conversation.objects.select_related("integration"),
+            workspace=self.workspace,
+            pk=self.kwargs["conversation_id"],
+        )
 
     def scope_queryset(self, queryset):
         return selectors.messages_with_tags(
-            queryset.filter(conversation_id=self.kwargs["conversation_pk"]).order_by("-created_at", "-id")
+            queryset.filter(conversation_id=self.kwargs["conversation_id"]).order_by(
+                "-created_at", "-id"
+            )
         )
 
     def list(self, request, *args, **kwargs):
@@ -123,7 +147,10 @@ class ConversationMessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
         payload = MessageAddSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         message = services.message_add(
-            workspace=self.workspace, conversation=conversation, user=request.user, **payload.validated_data
+            workspace=self.workspace,
+            conversation=conversation,
+            user=request.user,
+            **payload.validated_data,
         )
         return Response(MessageAddedSerializer(message).data, status=status.HTTP_201_CREATED)
 
@@ -149,7 +176,9 @@ class NotificationView(APIView):
         payload = NotificationSerializer(data=request.data, context={"request": request})
         payload.is_valid(raise_exception=True)
         message = services.notification_send(
-            workspace=request.auth.workspace, user=request.user, **{
+            workspace=request.auth.workspace,
+            user=request.user,
+            **{
                 ("integration" if key == "integration_id" else key): value
                 for key, value in payload.validated_data.items()
             },
@@ -183,5 +212,7 @@ class IntegrationStatusView(APIView):
     def post(self, request, pk):
         payload = StatusReportSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        message, updated = services.message_status_report(integration=request.auth, **payload.validated_data)
+        message, updated = services.message_status_report(
+            integration=request.auth, **payload.validated_data
+        )
         return Response({"message_id": message.pk, "status": message.status, "updated": updated})

@@ -1,5 +1,6 @@
 """Messaging fixtures: contacts, integrations, a real HTTP receiver on
 127.0.0.1 for the webhook provider, and Celery in eager mode."""
+
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +18,9 @@ SECRET = "test-webhook-secret-0123456789"
 def make_contact(api_client):
     def make(workspace=None, **data):
         data = {"name": "Ada", "surname": "Lovelace", **data}
-        return contact_services.contact_create(workspace=workspace or api_client.workspace, user=None, data=data)
+        return contact_services.contact_create(
+            workspace=workspace or api_client.workspace, user=None, data=data
+        )
 
     return make
 
@@ -29,13 +32,18 @@ def contact(make_contact):
 
 @pytest.fixture
 def console_integration(api_client):
-    return services.integration_create(workspace=api_client.workspace, user=api_client.user, name="Console")
+    return services.integration_create(
+        workspace=api_client.workspace, user=api_client.user, name="Console"
+    )
 
 
 @pytest.fixture
 def conversation(api_client, contact, console_integration):
     return services.conversation_create(
-        workspace=api_client.workspace, user=api_client.user, contact=contact, integration=console_integration
+        workspace=api_client.workspace,
+        user=api_client.user,
+        contact=contact,
+        integration=console_integration,
     )
 
 
@@ -73,11 +81,15 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                receiver.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": body}
+                )
                 if receiver.delay:
                     threading.Event().wait(receiver.delay)
                 status, payload = (
-                    receiver.responses.pop(0) if receiver.responses else (200, {"id": f"ext-{len(receiver.requests)}"})
+                    receiver.responses.pop(0)
+                    if receiver.responses
+                    else (200, {"id": f"ext-{len(receiver.requests)}"})
                 )
                 data = json.dumps(payload).encode()
                 self.send_response(status)
@@ -111,13 +123,20 @@ def receiver():
 @pytest.fixture
 def webhook_integration(api_client, receiver):
     return services.integration_create(
-        workspace=api_client.workspace, user=api_client.user, name="Webhook", provider="webhook",
-        config={"url": receiver.url, "timeout": 2}, secret=SECRET,
+        workspace=api_client.workspace,
+        user=api_client.user,
+        name="Webhook",
+        provider="webhook",
+        config={"url": receiver.url, "timeout": 2},
+        secret=SECRET,
     )
 
 
 @pytest.fixture
 def webhook_conversation(api_client, contact, webhook_integration):
     return services.conversation_create(
-        workspace=api_client.workspace, user=api_client.user, contact=contact, integration=webhook_integration
+        workspace=api_client.workspace,
+        user=api_client.user,
+        contact=contact,
+        integration=webhook_integration,
     )

@@ -1,4 +1,5 @@
 """sendNotification under a real race: one open conversation per contact and integration."""
+
 import threading
 import time
 
@@ -16,7 +17,9 @@ def test_racing_notification_joins_the_conversation_opened_concurrently(eager_ce
     from tests.factories import WorkspaceFactory
 
     workspace = WorkspaceFactory()
-    contact = contact_create(workspace=workspace, user=None, data={"name": "Ada", "phone": "+12025550123"})
+    contact = contact_create(
+        workspace=workspace, user=None, data={"name": "Ada", "phone": "+12025550123"}
+    )
     integration = services.integration_create(workspace=workspace, user=None, name="console")
     opened, release, results, errors = threading.Event(), threading.Event(), {}, []
 
@@ -24,10 +27,12 @@ def test_racing_notification_joins_the_conversation_opened_concurrently(eager_ce
         # opens the conversation in a transaction that commits only later
         try:
             with transaction.atomic():
-                results["first"] = Conversation.objects.create(workspace=workspace, contact=contact, integration=integration)
+                results["first"] = Conversation.objects.create(
+                    workspace=workspace, contact=contact, integration=integration
+                )
                 opened.set()
                 release.wait(10)
-        except Exception as exc:  # pragma: no cover - surfaced below
+        except Exception as exc:  # noqa: BLE001 - any error fails the test below
             errors.append(exc)
         finally:
             connection.close()
@@ -37,9 +42,13 @@ def test_racing_notification_joins_the_conversation_opened_concurrently(eager_ce
         opened.wait(10)
         try:
             results["message"] = services.notification_send(
-                workspace=workspace, user=None, integration=integration, client_id=contact.pk, template_name="otp"
+                workspace=workspace,
+                user=None,
+                integration=integration,
+                client_id=contact.pk,
+                template_name="otp",
             )
-        except Exception as exc:  # pragma: no cover - surfaced below
+        except Exception as exc:  # noqa: BLE001 - any error fails the test below
             errors.append(exc)
         finally:
             connection.close()
@@ -54,7 +63,10 @@ def test_racing_notification_joins_the_conversation_opened_concurrently(eager_ce
         t.join(20)
 
     assert not errors, errors
-    assert Conversation.objects.filter(contact=contact, integration=integration, status="open").count() == 1
+    assert (
+        Conversation.objects.filter(contact=contact, integration=integration, status="open").count()
+        == 1
+    )
     message = Message.objects.get(pk=results["message"].pk)
     assert message.conversation_id == results["first"].pk
     assert message.status == "sent"  # delivered (console, eager) after its commit

@@ -11,7 +11,9 @@ URL = "/v1/crm/conversations"
 
 
 def test_create_list_retrieve_and_filter(api_client, contact, make_contact, console_integration):
-    response = api_client.post(URL, {"contact_id": contact.pk, "integration_id": console_integration.pk})
+    response = api_client.post(
+        URL, {"contact_id": contact.pk, "integration_id": console_integration.pk}
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["contact_id"] == contact.pk and body["integration_id"] == console_integration.pk
@@ -19,9 +21,14 @@ def test_create_list_retrieve_and_filter(api_client, contact, make_contact, cons
 
     other_contact = make_contact(name="Grace")
     second = services.conversation_create(
-        workspace=api_client.workspace, user=None, contact=other_contact, integration=console_integration
+        workspace=api_client.workspace,
+        user=None,
+        contact=other_contact,
+        integration=console_integration,
     )
-    services.conversation_update(workspace=api_client.workspace, conversation=second, user=None, status="closed")
+    services.conversation_update(
+        workspace=api_client.workspace, conversation=second, user=None, status="closed"
+    )
 
     def ids(query=""):
         return [c["id"] for c in api_client.get(f"{URL}{query}").json()["data"]]
@@ -36,7 +43,9 @@ def test_create_list_retrieve_and_filter(api_client, contact, make_contact, cons
 
 
 def test_second_open_conversation_is_409(api_client, conversation):
-    response = api_client.post(URL, {"contact_id": conversation.contact_id, "integration_id": conversation.integration_id})
+    response = api_client.post(
+        URL, {"contact_id": conversation.contact_id, "integration_id": conversation.integration_id}
+    )
     assert response.status_code == 409, response.content
     assert response.json()["conversation_id"] == conversation.pk
 
@@ -46,13 +55,19 @@ def test_patch_status(api_client, conversation):
     assert response.status_code == 200 and response.json()["status"] == "closed"
     assert api_client.patch(f"{URL}/{conversation.pk}", {"status": "gone"}).status_code == 400
     # a new conversation can be opened once the old one is closed; reopening the old one then conflicts
-    new = api_client.post(URL, {"contact_id": conversation.contact_id, "integration_id": conversation.integration_id})
+    new = api_client.post(
+        URL, {"contact_id": conversation.contact_id, "integration_id": conversation.integration_id}
+    )
     assert new.status_code == 201
     assert api_client.patch(f"{URL}/{conversation.pk}", {"status": "open"}).status_code == 409
 
 
-def test_create_with_foreign_or_unknown_ids_is_400(api_client, other_client, contact, console_integration):
-    foreign_integration = services.integration_create(workspace=other_client.workspace, user=None, name="theirs")
+def test_create_with_foreign_or_unknown_ids_is_400(
+    api_client, other_client, contact, console_integration
+):
+    foreign_integration = services.integration_create(
+        workspace=other_client.workspace, user=None, name="theirs"
+    )
     for payload, field in [
         ({"contact_id": contact.pk, "integration_id": foreign_integration.pk}, "integration_id"),
         ({"contact_id": contact.pk, "integration_id": 999999}, "integration_id"),
@@ -62,15 +77,22 @@ def test_create_with_foreign_or_unknown_ids_is_400(api_client, other_client, con
         assert response.status_code == 400, response.content
         assert response.json()["errors"][0]["field"] == field
     # another workspace cannot open a conversation with our contact
-    response = other_client.post(URL, {"contact_id": contact.pk, "integration_id": foreign_integration.pk})
+    response = other_client.post(
+        URL, {"contact_id": contact.pk, "integration_id": foreign_integration.pk}
+    )
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "contact_id"
     assert not Conversation.objects.exists()
 
 
-def test_conversation_list_constant_queries(api_client, make_contact, console_integration, django_assert_num_queries):
+def test_conversation_list_constant_queries(
+    api_client, make_contact, console_integration, django_assert_num_queries
+):
     def add():
         services.conversation_create(
-            workspace=api_client.workspace, user=None, contact=make_contact(), integration=console_integration
+            workspace=api_client.workspace,
+            user=None,
+            contact=make_contact(),
+            integration=console_integration,
         )
 
     add()
@@ -88,14 +110,37 @@ def messages_url(conversation):
 
 
 def test_add_message_answers_like_the_seed(api_client, conversation):
-    response = api_client.post(messages_url(conversation), {"content": "Hello world ....", "type": "text", "tags": ["VIP", "tag2"]})
+    response = api_client.post(
+        messages_url(conversation),
+        {"content": "Hello world ....", "type": "text", "tags": ["VIP", "tag2"]},
+    )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert set(body) == {"message_id", "content", "type", "is_agent", "status", "external_message_id", "tags", "created_at"}
-    assert body["content"] == "Hello world ...." and body["type"] == "text" and body["is_agent"] is True
-    assert body["status"] == "pending" and body["external_message_id"] == "" and body["tags"] == ["VIP", "tag2"]
+    assert set(body) == {
+        "message_id",
+        "content",
+        "type",
+        "is_agent",
+        "status",
+        "external_message_id",
+        "tags",
+        "created_at",
+    }
+    assert (
+        body["content"] == "Hello world ...."
+        and body["type"] == "text"
+        and body["is_agent"] is True
+    )
+    assert (
+        body["status"] == "pending"
+        and body["external_message_id"] == ""
+        and body["tags"] == ["VIP", "tag2"]
+    )
     message = Message.objects.get(pk=body["message_id"])
-    assert message.conversation == conversation and message.integration_id == conversation.integration_id
+    assert (
+        message.conversation == conversation
+        and message.integration_id == conversation.integration_id
+    )
     assert sorted(t.type for t in message.tags.all()) == ["message", "message"]
     conversation.refresh_from_db()
     assert conversation.last_message_at == message.created_at
@@ -105,24 +150,35 @@ def test_message_tags_reuse_message_and_common_tags(api_client, conversation):
     from tags.models import Tag
 
     common = Tag.objects.create(workspace=api_client.workspace, tag="Urgent", type="common")
-    Tag.objects.create(workspace=api_client.workspace, tag="Billing", type="client")  # wrong type: not reused
-    body = api_client.post(messages_url(conversation), {"content": "x", "type": "text", "tags": ["urgent", "billing"]}).json()
+    Tag.objects.create(
+        workspace=api_client.workspace, tag="Billing", type="client"
+    )  # wrong type: not reused
+    body = api_client.post(
+        messages_url(conversation), {"content": "x", "type": "text", "tags": ["urgent", "billing"]}
+    ).json()
     message = Message.objects.get(pk=body["message_id"])
     tags = {t.tag: t.type for t in message.tags.all()}
     assert tags == {"Urgent": "common", "billing": "message"}
     assert common in message.tags.all()
 
 
-def test_note_is_internal_and_not_enqueued(api_client, conversation, django_capture_on_commit_callbacks):
+def test_note_is_internal_and_not_enqueued(
+    api_client, conversation, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
-        response = api_client.post(messages_url(conversation), {"content": "Called, no answer", "type": "note", "note_type": "call"})
+        response = api_client.post(
+            messages_url(conversation),
+            {"content": "Called, no answer", "type": "note", "note_type": "call"},
+        )
     assert response.status_code == 201, response.content
     assert response.json()["status"] == "internal"
     assert callbacks == []  # never sent
     assert Message.objects.get(pk=response.json()["message_id"]).note_type == "call"
 
 
-def test_non_note_is_enqueued_on_commit(api_client, conversation, django_capture_on_commit_callbacks):
+def test_non_note_is_enqueued_on_commit(
+    api_client, conversation, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         api_client.post(messages_url(conversation), {"content": "hi", "type": "text"})
     assert len(callbacks) == 1
@@ -132,8 +188,15 @@ def test_non_note_is_enqueued_on_commit(api_client, conversation, django_capture
 def test_media_needs_an_http_url(api_client, conversation, media):
     bad = api_client.post(messages_url(conversation), {"content": "cat.png", "type": media})
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "content"
-    assert api_client.post(messages_url(conversation), {"content": "ftp://x.example/cat.png", "type": media}).status_code == 400
-    good = api_client.post(messages_url(conversation), {"content": "https://cdn.example.com/cat.png", "type": media})
+    assert (
+        api_client.post(
+            messages_url(conversation), {"content": "ftp://x.example/cat.png", "type": media}
+        ).status_code
+        == 400
+    )
+    good = api_client.post(
+        messages_url(conversation), {"content": "https://cdn.example.com/cat.png", "type": media}
+    )
     assert good.status_code == 201, good.content
 
 
@@ -158,37 +221,79 @@ def test_add_message_validation(api_client, conversation, payload, field):
 
 
 def test_malformed_json_is_400(api_client, conversation):
-    response = api_client.generic("POST", messages_url(conversation), "{not json", content_type="application/json")
+    response = api_client.generic(
+        "POST", messages_url(conversation), "{not json", content_type="application/json"
+    )
     assert response.status_code == 400 and response.json()["code"] == "parse_error"
 
 
-def test_reply_to_must_be_in_the_same_conversation(api_client, conversation, make_contact, other_client):
+def test_reply_to_must_be_in_the_same_conversation(
+    api_client, conversation, make_contact, other_client
+):
     first = api_client.post(messages_url(conversation), {"content": "first", "type": "text"}).json()
-    reply = api_client.post(messages_url(conversation), {"content": "re", "type": "text", "reply_to_message_id": first["message_id"]})
+    reply = api_client.post(
+        messages_url(conversation),
+        {"content": "re", "type": "text", "reply_to_message_id": first["message_id"]},
+    )
     assert reply.status_code == 201
     assert Message.objects.get(pk=reply.json()["message_id"]).reply_to_id == first["message_id"]
 
     elsewhere = services.conversation_create(
-        workspace=api_client.workspace, user=None, contact=make_contact(), integration=conversation.integration
+        workspace=api_client.workspace,
+        user=None,
+        contact=make_contact(),
+        integration=conversation.integration,
     )
-    response = api_client.post(messages_url(elsewhere), {"content": "x", "type": "text", "reply_to_message_id": first["message_id"]})
-    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "reply_to_message_id"
+    response = api_client.post(
+        messages_url(elsewhere),
+        {"content": "x", "type": "text", "reply_to_message_id": first["message_id"]},
+    )
+    assert (
+        response.status_code == 400
+        and response.json()["errors"][0]["field"] == "reply_to_message_id"
+    )
 
     # a message of another workspace is not a reply target either
-    their_integration = services.integration_create(workspace=other_client.workspace, user=None, name="t")
+    their_integration = services.integration_create(
+        workspace=other_client.workspace, user=None, name="t"
+    )
     from contacts.services import contact_create
 
     their_contact = contact_create(workspace=other_client.workspace, user=None, data={"name": "T"})
-    theirs = services.conversation_create(workspace=other_client.workspace, user=None, contact=their_contact, integration=their_integration)
-    their_message = services.message_add(workspace=other_client.workspace, conversation=theirs, user=None, content="x", type="text")
-    response = api_client.post(messages_url(conversation), {"content": "x", "type": "text", "reply_to_message_id": their_message.pk})
-    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "reply_to_message_id"
+    theirs = services.conversation_create(
+        workspace=other_client.workspace,
+        user=None,
+        contact=their_contact,
+        integration=their_integration,
+    )
+    their_message = services.message_add(
+        workspace=other_client.workspace, conversation=theirs, user=None, content="x", type="text"
+    )
+    response = api_client.post(
+        messages_url(conversation),
+        {"content": "x", "type": "text", "reply_to_message_id": their_message.pk},
+    )
+    assert (
+        response.status_code == 400
+        and response.json()["errors"][0]["field"] == "reply_to_message_id"
+    )
 
 
 def test_inactive_integration_accepts_only_notes(api_client, conversation):
-    services.integration_update(workspace=api_client.workspace, integration=conversation.integration, user=None, active=False)
-    assert api_client.post(messages_url(conversation), {"content": "x", "type": "text"}).status_code == 400
-    assert api_client.post(messages_url(conversation), {"content": "x", "type": "note"}).status_code == 201
+    services.integration_update(
+        workspace=api_client.workspace,
+        integration=conversation.integration,
+        user=None,
+        active=False,
+    )
+    assert (
+        api_client.post(messages_url(conversation), {"content": "x", "type": "text"}).status_code
+        == 400
+    )
+    assert (
+        api_client.post(messages_url(conversation), {"content": "x", "type": "note"}).status_code
+        == 201
+    )
 
 
 def _seed_messages(conversation, count):
@@ -196,8 +301,12 @@ def _seed_messages(conversation, count):
     created = []
     for i in range(count):
         message = services.message_add(
-            workspace=conversation.workspace, conversation=conversation, user=None, content=f"m{i}",
-            type="note" if i % 3 == 0 else "text", tags=["t1", "t2"] if i % 2 else [],
+            workspace=conversation.workspace,
+            conversation=conversation,
+            user=None,
+            content=f"m{i}",
+            type="note" if i % 3 == 0 else "text",
+            tags=["t1", "t2"] if i % 2 else [],
         )
         Message.objects.filter(pk=message.pk).update(created_at=base + timedelta(seconds=i))
         created.append(message.pk)
@@ -217,15 +326,23 @@ def test_list_messages_newest_first_with_cursor(api_client, conversation):
             break
     assert seen == list(reversed(ids))
     first = api_client.get(messages_url(conversation)).json()["data"][0]
-    assert first["content"] == "m6" and first["tags"] == [] and first["conversation_id"] == conversation.pk
+    assert (
+        first["content"] == "m6"
+        and first["tags"] == []
+        and first["conversation_id"] == conversation.pk
+    )
     assert api_client.get(messages_url(conversation) + "?cursor=bogus").status_code == 400
 
 
 def test_list_messages_filters(api_client, conversation):
     _seed_messages(conversation, 6)
     notes = api_client.get(messages_url(conversation) + "?type=note").json()["data"]
-    assert [m["content"] for m in notes] == ["m3", "m0"] and all(m["status"] == "internal" for m in notes)
-    pending = api_client.get(messages_url(conversation) + "?status=pending&type=text").json()["data"]
+    assert [m["content"] for m in notes] == ["m3", "m0"] and all(
+        m["status"] == "internal" for m in notes
+    )
+    pending = api_client.get(messages_url(conversation) + "?status=pending&type=text").json()[
+        "data"
+    ]
     assert [m["content"] for m in pending] == ["m5", "m4", "m2", "m1"]
     assert api_client.get(messages_url(conversation) + "?type=fax").status_code == 400
     assert api_client.get(messages_url(conversation) + "?status=lost").status_code == 400
@@ -243,7 +360,12 @@ def test_list_messages_constant_queries(api_client, conversation, django_assert_
 
 def test_get_message(api_client, conversation):
     message = services.message_add(
-        workspace=api_client.workspace, conversation=conversation, user=None, content="x", type="text", tags=["a"]
+        workspace=api_client.workspace,
+        conversation=conversation,
+        user=None,
+        content="x",
+        type="text",
+        tags=["a"],
     )
     body = api_client.get(f"/v1/crm/messages/{message.pk}").json()
     assert body["id"] == body["message_id"] == message.pk and body["tags"] == ["a"]
@@ -253,13 +375,23 @@ def test_get_message(api_client, conversation):
 
 def test_tenancy_on_every_conversation_and_message_route(api_client, other_client, conversation):
     message = services.message_add(
-        workspace=api_client.workspace, conversation=conversation, user=None, content="secret", type="text"
+        workspace=api_client.workspace,
+        conversation=conversation,
+        user=None,
+        content="secret",
+        type="text",
     )
     assert_tenant_isolated(
-        other_client, list_url=URL, detail_urls=[f"{URL}/{conversation.pk}"], hidden_ids=[conversation.pk],
+        other_client,
+        list_url=URL,
+        detail_urls=[f"{URL}/{conversation.pk}"],
+        hidden_ids=[conversation.pk],
         methods=("get", "patch"),
-        actions=[("get", messages_url(conversation)), ("post", messages_url(conversation)),
-                 ("get", f"/v1/crm/messages/{message.pk}")],
+        actions=[
+            ("get", messages_url(conversation)),
+            ("post", messages_url(conversation)),
+            ("get", f"/v1/crm/messages/{message.pk}"),
+        ],
         payload={"content": "x", "type": "text", "status": "closed"},
     )
     conversation.refresh_from_db()
@@ -267,11 +399,18 @@ def test_tenancy_on_every_conversation_and_message_route(api_client, other_clien
 
 
 def test_member_can_use_conversations(member_client, contact, console_integration):
-    response = member_client.post(URL, {"contact_id": contact.pk, "integration_id": console_integration.pk})
+    response = member_client.post(
+        URL, {"contact_id": contact.pk, "integration_id": console_integration.pk}
+    )
     assert response.status_code == 201
-    assert member_client.post(f"{URL}/{response.json()['id']}/messages", {"content": "x", "type": "text"}).status_code == 201
+    assert (
+        member_client.post(
+            f"{URL}/{response.json()['id']}/messages", {"content": "x", "type": "text"}
+        ).status_code
+        == 201
+    )
 
 
 def test_anonymous_is_401(anon_client, conversation):
-    for url in (URL, messages_url(conversation), f"/v1/crm/integrations"):
+    for url in (URL, messages_url(conversation), "/v1/crm/integrations"):
         assert anon_client.get(url).status_code == 401

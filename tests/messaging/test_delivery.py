@@ -1,9 +1,9 @@
 """Real delivery through the webhook provider to a real HTTP server on 127.0.0.1."""
+
 import json
 import time
 from datetime import timedelta
 
-import pytest
 from django.conf import settings
 from django.utils import timezone
 
@@ -17,7 +17,12 @@ from .conftest import SECRET
 
 def add(conversation, content="Hello", type="text", **kwargs):
     return services.message_add(
-        workspace=conversation.workspace, conversation=conversation, user=None, content=content, type=type, **kwargs
+        workspace=conversation.workspace,
+        conversation=conversation,
+        user=None,
+        content=content,
+        type=type,
+        **kwargs,
     )
 
 
@@ -40,7 +45,10 @@ def test_webhook_delivery_sends_signed_json(webhook_conversation, receiver, cont
     assert payload["content"] == "Hello Ada" and payload["type"] == "text"
     assert payload["conversation_id"] == webhook_conversation.pk
     assert payload["to"] == {
-        "contact_id": contact.pk, "phone": "+12025550123", "email": "ada@example.com", "external_client_id": None,
+        "contact_id": contact.pk,
+        "phone": "+12025550123",
+        "email": "ada@example.com",
+        "external_client_id": None,
     }
 
     message.refresh_from_db()
@@ -89,7 +97,9 @@ def test_retries_are_bounded(webhook_conversation, receiver):
 def test_timeout_is_transient_then_fails(api_client, webhook_conversation, receiver):
     integration = webhook_conversation.integration
     services.integration_update(
-        workspace=api_client.workspace, integration=integration, user=None,
+        workspace=api_client.workspace,
+        integration=integration,
+        user=None,
         config={"url": receiver.url, "timeout": 0.2},
     )
     receiver.delay = 0.6
@@ -108,7 +118,9 @@ def test_connection_error_is_transient(api_client, webhook_conversation):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     services.integration_update(
-        workspace=api_client.workspace, integration=webhook_conversation.integration, user=None,
+        workspace=api_client.workspace,
+        integration=webhook_conversation.integration,
+        user=None,
         config={"url": f"http://127.0.0.1:{port}/x"},
     )
     message = add(webhook_conversation)
@@ -128,11 +140,15 @@ def test_task_run_twice_sends_once(webhook_conversation, receiver):
 def test_claimed_row_is_not_sent_until_the_claim_expires(webhook_conversation, receiver):
     message = add(webhook_conversation)
     # another run holds the claim (e.g. a redelivered task while the first still sends)
-    Message.objects.filter(pk=message.pk).update(claimed_until=timezone.now() + timedelta(minutes=1))
+    Message.objects.filter(pk=message.pk).update(
+        claimed_until=timezone.now() + timedelta(minutes=1)
+    )
     assert deliver_message.apply(args=[message.pk]).get() == "skipped"
     assert receiver.requests == []
     # a crashed run's claim expires, and the message is then delivered once
-    Message.objects.filter(pk=message.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
+    Message.objects.filter(pk=message.pk).update(
+        claimed_until=timezone.now() - timedelta(seconds=1)
+    )
     assert deliver_message.apply(args=[message.pk]).get() == "sent"
     assert len(receiver.requests) == 1
 
@@ -149,7 +165,10 @@ def test_note_is_never_sent(webhook_conversation, receiver):
 def test_inactive_integration_fails_without_sending(api_client, webhook_conversation, receiver):
     message = add(webhook_conversation)
     services.integration_update(
-        workspace=api_client.workspace, integration=webhook_conversation.integration, user=None, active=False
+        workspace=api_client.workspace,
+        integration=webhook_conversation.integration,
+        user=None,
+        active=False,
     )
     deliver_message.apply(args=[message.pk])
     message.refresh_from_db()
@@ -175,7 +194,8 @@ def test_api_message_is_delivered_after_commit(
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = api_client.post(
-            f"/v1/crm/conversations/{webhook_conversation.pk}/messages", {"content": "Hi", "type": "text"}
+            f"/v1/crm/conversations/{webhook_conversation.pk}/messages",
+            {"content": "Hi", "type": "text"},
         )
         assert response.status_code == 201, response.content
         assert receiver.requests == []  # nothing leaves before the commit

@@ -7,10 +7,15 @@ URL = "/v1/crm/integrations"
 
 
 def test_create_webhook_integration_secret_is_write_only(api_client):
-    response = api_client.post(URL, {
-        "name": "Shop webhook", "provider": "webhook",
-        "config": {"url": "https://hooks.example.com/crm", "timeout": 5}, "secret": "s3cr3t-value",
-    })
+    response = api_client.post(
+        URL,
+        {
+            "name": "Shop webhook",
+            "provider": "webhook",
+            "config": {"url": "https://hooks.example.com/crm", "timeout": 5},
+            "secret": "s3cr3t-value",
+        },
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["provider"] == "webhook" and body["active"] is True
@@ -19,7 +24,10 @@ def test_create_webhook_integration_secret_is_write_only(api_client):
     assert body["status_url"] == f"/v1/crm/integrations/{body['id']}/status"
     stored = Integration.objects.get(pk=body["id"])
     assert stored.secret == "s3cr3t-value" and stored.workspace == api_client.workspace
-    for fetched in (api_client.get(f"{URL}/{body['id']}").json(), api_client.get(URL).json()["data"][0]):
+    for fetched in (
+        api_client.get(f"{URL}/{body['id']}").json(),
+        api_client.get(URL).json()["data"][0],
+    ):
         assert "secret" not in fetched and "s3cr3t-value" not in str(fetched)
 
 
@@ -33,12 +41,37 @@ def test_console_is_the_default(api_client):
     [
         ({"name": "w", "provider": "webhook", "config": {"url": "https://x.example"}}, "secret"),
         ({"name": "w", "provider": "webhook", "config": {}, "secret": "k"}, "config.url"),
-        ({"name": "w", "provider": "webhook", "config": {"url": "ftp://x.example"}, "secret": "k"}, "config.url"),
-        ({"name": "w", "provider": "webhook", "config": {"url": "https://x.example", "timeout": 0}, "secret": "k"},
-         "config.timeout"),
-        ({"name": "w", "provider": "webhook", "config": {"url": "https://x.example", "timeout": 99}, "secret": "k"},
-         "config.timeout"),
-        ({"name": "w", "provider": "console", "config": {"url": "https://x.example"}}, "config.url"),
+        (
+            {
+                "name": "w",
+                "provider": "webhook",
+                "config": {"url": "ftp://x.example"},
+                "secret": "k",
+            },
+            "config.url",
+        ),
+        (
+            {
+                "name": "w",
+                "provider": "webhook",
+                "config": {"url": "https://x.example", "timeout": 0},
+                "secret": "k",
+            },
+            "config.timeout",
+        ),
+        (
+            {
+                "name": "w",
+                "provider": "webhook",
+                "config": {"url": "https://x.example", "timeout": 99},
+                "secret": "k",
+            },
+            "config.timeout",
+        ),
+        (
+            {"name": "w", "provider": "console", "config": {"url": "https://x.example"}},
+            "config.url",
+        ),
         ({"name": "w", "provider": "sms"}, "provider"),
         ({"name": "w", "config": ["not", "an", "object"]}, "config"),
         ({"provider": "console"}, "name"),
@@ -100,8 +133,11 @@ def test_list_constant_queries(api_client, django_assert_num_queries):
 
 def test_tenancy(api_client, other_client, webhook_integration):
     assert_tenant_isolated(
-        other_client, list_url=URL, detail_urls=[f"{URL}/{webhook_integration.pk}"],
-        hidden_ids=[webhook_integration.pk], methods=("get", "patch", "delete"),
+        other_client,
+        list_url=URL,
+        detail_urls=[f"{URL}/{webhook_integration.pk}"],
+        hidden_ids=[webhook_integration.pk],
+        methods=("get", "patch", "delete"),
     )
     webhook_integration.refresh_from_db()
     assert webhook_integration.name == "Webhook"

@@ -1,13 +1,25 @@
 """Placeholder rendering, exactly as seed 001 specifies (table-driven)."""
+
 import copy
 
 import pytest
 
-from messaging.templating import ALLOWED_FIELDS, placeholder_values, render_components, render_string
+from messaging.templating import (
+    ALLOWED_FIELDS,
+    placeholder_values,
+    render_components,
+    render_string,
+)
 
 CONTACT = {
-    "name": "Ada", "surname": "Lovelace", "email": "ada@example.com", "phone": "+12025550123",
-    "address": "12 St James's Square", "code": "C-7", "city": "London", "country": "UK",
+    "name": "Ada",
+    "surname": "Lovelace",
+    "email": "ada@example.com",
+    "phone": "+12025550123",
+    "address": "12 St James's Square",
+    "code": "C-7",
+    "city": "London",
+    "country": "UK",
 }
 VALUES = placeholder_values(CONTACT)
 
@@ -17,8 +29,10 @@ VALUES = placeholder_values(CONTACT)
     [
         ("Hello {{name}}, your city is {{city}}", "Hello Ada, your city is London"),
         ("{{fullName}}", "Ada Lovelace"),
-        ("{{surname}}|{{email}}|{{phone}}|{{address}}|{{code}}|{{country}}",
-         "Lovelace|ada@example.com|+12025550123|12 St James's Square|C-7|UK"),
+        (
+            "{{surname}}|{{email}}|{{phone}}|{{address}}|{{code}}|{{country}}",
+            "Lovelace|ada@example.com|+12025550123|12 St James's Square|C-7|UK",
+        ),
         ("{{name}} and {{name}} again", "Ada and Ada again"),  # repeated
         ("{{name}}{{surname}}", "AdaLovelace"),  # adjacent
         ("{{ name }} / {{  city\t}}", "Ada / London"),  # whitespace inside braces
@@ -56,7 +70,11 @@ def test_values_from_a_model_like_object():
         name, surname, email = "Ada", "Lovelace", ""
 
     values = placeholder_values(Obj())
-    assert values["fullName"] == "Ada Lovelace" and values["city"] == "" and set(values) == set(ALLOWED_FIELDS)
+    assert (
+        values["fullName"] == "Ada Lovelace"
+        and values["city"] == ""
+        and set(values) == set(ALLOWED_FIELDS)
+    )
 
 
 @pytest.mark.parametrize(
@@ -64,8 +82,20 @@ def test_values_from_a_model_like_object():
     [
         # the seed's own example
         (
-            [{"type": "body", "parameters": [{"type": "text", "text": "Hello {{name}}, your city is {{city}}"}]}],
-            [{"type": "body", "parameters": [{"type": "text", "text": "Hello Ada, your city is London"}]}],
+            [
+                {
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "text": "Hello {{name}}, your city is {{city}}"}
+                    ],
+                }
+            ],
+            [
+                {
+                    "type": "body",
+                    "parameters": [{"type": "text", "text": "Hello Ada, your city is London"}],
+                }
+            ],
         ),
         # keys are never rendered, non-string leaves untouched
         (
@@ -74,7 +104,10 @@ def test_values_from_a_model_like_object():
         ),
         # deep nesting of lists and objects
         (
-            {"a": [[{"b": ["{{city}}", {"c": "{{country}} {{age}}"}]}]], "d": {"e": {"f": "{{ email }}"}}},
+            {
+                "a": [[{"b": ["{{city}}", {"c": "{{country}} {{age}}"}]}]],
+                "d": {"e": {"f": "{{ email }}"}},
+            },
             {"a": [[{"b": ["London", {"c": "UK {{age}}"}]}]], "d": {"e": {"f": "ada@example.com"}}},
         ),
         (["{{name}}", 1, None, ["{{surname}}"]], ["Ada", 1, None, ["Lovelace"]]),

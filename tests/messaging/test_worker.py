@@ -1,5 +1,6 @@
 """Delivery through a real Celery worker process on the Redis broker, to a
 real HTTP receiver, with the data committed (the worker is another process)."""
+
 import os
 import subprocess
 import sys
@@ -28,10 +29,24 @@ def delivery_worker(transactional_db, settings):
     db = connection.settings_dict
     database_url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue,
-         "--loglevel=WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--loglevel=WARNING",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
         env={**os.environ, "DATABASE_URL": database_url, "CONN_MAX_AGE": "0"},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         yield queue
@@ -52,20 +67,35 @@ def wait_for(predicate, timeout=60):
     return False
 
 
-def test_worker_delivers_once_even_when_the_task_is_sent_twice(delivery_worker, receiver, make_contact_factory):
+def test_worker_delivers_once_even_when_the_task_is_sent_twice(
+    delivery_worker, receiver, make_contact_factory
+):
     workspace, contact = make_contact_factory()
     integration = services.integration_create(
-        workspace=workspace, user=None, name="hook", provider="webhook", config={"url": receiver.url}, secret="k" * 20,
+        workspace=workspace,
+        user=None,
+        name="hook",
+        provider="webhook",
+        config={"url": receiver.url},
+        secret="k" * 20,
     )
-    conversation = services.conversation_create(workspace=workspace, user=None, contact=contact, integration=integration)
+    conversation = services.conversation_create(
+        workspace=workspace, user=None, contact=contact, integration=integration
+    )
     # committed: the service enqueues on commit onto the worker's queue
-    message = services.message_add(workspace=workspace, conversation=conversation, user=None, content="hi", type="text")
+    message = services.message_add(
+        workspace=workspace, conversation=conversation, user=None, content="hi", type="text"
+    )
     # a duplicate delivery of the same task (as after a broker redelivery)
     deliver_message.apply_async(args=[message.pk], queue=delivery_worker)
 
-    assert wait_for(lambda: Message.objects.get(pk=message.pk).status == "sent"), "the worker did not deliver"
+    assert wait_for(lambda: Message.objects.get(pk=message.pk).status == "sent"), (
+        "the worker did not deliver"
+    )
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    assert wait_for(lambda: broker.llen(delivery_worker) == 0 and not broker.hlen("unacked")), "duplicate not consumed"
+    assert wait_for(lambda: broker.llen(delivery_worker) == 0 and not broker.hlen("unacked")), (
+        "duplicate not consumed"
+    )
     time.sleep(0.5)
     message.refresh_from_db()
     assert message.external_message_id == "ext-1" and message.sent_at is not None
@@ -80,6 +110,8 @@ def make_contact_factory(transactional_db):
         from tests.factories import WorkspaceFactory
 
         workspace = WorkspaceFactory()
-        return workspace, contact_create(workspace=workspace, user=None, data={"name": "Ada", "phone": "+12025550123"})
+        return workspace, contact_create(
+            workspace=workspace, user=None, data={"name": "Ada", "phone": "+12025550123"}
+        )
 
     return make
