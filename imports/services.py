@@ -145,7 +145,8 @@ def import_job_create(
         if enqueue:
             from .tasks import import_job_run_task
 
-            import_job_run_task.delay_on_commit(job.pk)
+            queue = getattr(settings, "IMPORT_QUEUE", None)
+            import_job_run_task.apply_async_on_commit(args=[job.pk], **({"queue": queue} if queue else {}))
     return job
 
 
@@ -223,11 +224,14 @@ def _progress(job: ImportJob, bytes_read: int, size: int) -> int:
 
 
 def import_job_run(*, job_id: int, on_progress: Callable[[ImportJob], None] | None = None) -> str:
-    """Runs (or resumes) a job; returns what happened. A second delivery
-    while another run holds the lease returns "busy" and changes nothing."""
+    """Runs (or resumes) a job; returns its final status, "stopped" (lease
+    lost or cancelled mid-run), or "busy": another run holds the lease, and
+    this delivery changes nothing. A job already finished is left alone and
+    its status returned."""
     owner = uuid.uuid4().hex
     if not _acquire(job_id, owner):
-        return "busy"
+        status = ImportJob.objects.filter(pk=job_id).values_list("status", flat=True).first()
+        return "busy" if status in ImportJob.ACTIVE else (status or "missing")
     job = ImportJob.objects.select_related("workspace", "created_by").get(pk=job_id)
     workspace = job.workspace
     import_file = ImportFile.objects.filter(workspace=workspace, file_name=job.file_name).first()

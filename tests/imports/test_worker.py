@@ -1,0 +1,146 @@
+"""Imports through real `celery -A config worker` processes on the Redis
+broker, pointed at the (committed) test database: the whole flow end to
+end, and a worker SIGKILLed mid-job whose job another worker finishes with
+exactly the file's rows."""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from contacts.models import Contact
+from imports.models import ImportJob
+from imports.tasks import import_job_run_task
+
+from .conftest import upload
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def import_workers(settings, media_root):
+    """A factory of workers on a private queue; every one is stopped at the end."""
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.fail("the worker tests need CELERY_BROKER_URL=redis://... (scripts/test.sh sets it)")
+    queue = f"test-imports-{uuid.uuid4().hex[:8]}"
+    settings.IMPORT_QUEUE = queue
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    processes = []
+
+    def start(**env):
+        log = tempfile.NamedTemporaryFile(prefix="import-worker-", suffix=".log", delete=False)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue,
+             "--loglevel=INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+            env={**os.environ, "DATABASE_URL": database_url, "CONN_MAX_AGE": "0", "MEDIA_ROOT": str(media_root),
+                 **{k: str(v) for k, v in env.items()}},
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        process.log_path = log.name
+        processes.append((process, log))
+        return process
+
+    start.queue = queue
+    try:
+        yield start
+    finally:
+        for process, log in processes:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            log.close()
+            os.unlink(log.name)
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        client.delete(queue)
+
+
+def wait_for(predicate, timeout, what, process=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    log = ""
+    if process is not None:
+        with open(process.log_path) as f:
+            log = f.read()[-4000:]
+    pytest.fail(f"timed out waiting for {what}\n{log}")
+
+
+def job(job_id):
+    return ImportJob.objects.get(pk=job_id)
+
+
+def test_end_to_end_on_a_real_worker(import_workers, api_client):
+    worker = import_workers()
+    content = "externalClientId,name,email,phone,tags\n" + "".join(
+        f"e{i},N{i},n{i}@example.com,+1415555{2600 + i:04d},vip\n" for i in range(50)
+    ) + "e3,Dup,,,\nx,Bad,bad,,\n"
+    file_name = upload(api_client, content)
+    checked = api_client.post("/v1/crm/imports/validate", {"file_name": file_name}, format="json").json()
+    assert (checked["total_rows"], checked["valid_rows"], checked["invalid_rows"]) == (52, 50, 2)
+
+    response = api_client.post("/v1/crm/imports", {"file_name": file_name, "skip_errors": True}, format="json")
+    assert response.status_code == 202
+    job_id = response.json()["job_id"]
+    # The same task delivered a second time: it must not import anything twice.
+    import_job_run_task.apply_async(args=[job_id], queue=import_workers.queue)
+    wait_for(lambda: job(job_id).status == "succeeded", 60, "the job to succeed", worker)
+
+    body = api_client.get(response["Location"]).json()
+    assert (body["created"], body["updated"], body["skipped"], body["progress"]) == (50, 0, 2, 100)
+    assert [e["row"] for e in body["errors"]] == [52, 53]
+    assert Contact.objects.count() == 50
+    assert Contact.objects.get(external_client_id="e7").tags.get().tag == "vip"
+    errors_csv = b"".join(api_client.get(f"{response['Location']}/errors.csv").streaming_content).decode()
+    assert errors_csv.splitlines()[1].startswith("52,") and "Bad" in errors_csv
+    time.sleep(0.5)  # the duplicate delivery has run too by now (one solo worker, in order)
+    assert Contact.objects.count() == 50 and job(job_id).created == 50
+
+
+ROWS = 20_000
+
+
+def test_sigkilled_worker_mid_job_another_finishes_with_exactly_the_files_rows(import_workers, api_client):
+    # Every 10th row has no external id: a row imported twice would show as an extra contact.
+    content = "externalClientId,name,city\n" + "".join(
+        f"{'' if i % 10 == 0 else f'k{i}'},Name {i},City {i % 7}\n" for i in range(ROWS)
+    )
+    file_name = upload(api_client, content)
+    env = {"IMPORT_CHUNK_ROWS": 250, "IMPORT_LEASE_SECONDS": 2, "CELERY_VISIBILITY_TIMEOUT": 1}
+    first = import_workers(**env)
+    response = api_client.post("/v1/crm/imports", {"file_name": file_name, "skip_errors": True}, format="json")
+    job_id = response.json()["job_id"]
+    wait_for(lambda: job(job_id).processed_rows >= 2_000, 60, "the first chunks", first)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+
+    killed = job(job_id)
+    assert killed.status == "running" and 0 < killed.processed_rows < ROWS, "killed mid-job"
+    # What the dead worker committed is exactly its checkpoint's rows.
+    assert Contact.objects.count() == killed.created == killed.checkpoint
+
+    # The unacknowledged message goes back to the queue when the next worker
+    # starts; it takes the job over once the dead run's lease lapses.
+    second = import_workers(**env)
+    wait_for(lambda: job(job_id).status == "succeeded", 120, "the second worker to finish the job", second)
+
+    done = job(job_id)
+    assert (done.created, done.processed_rows, done.total_rows, done.skipped) == (ROWS, ROWS, ROWS, 0)
+    assert Contact.objects.count() == ROWS
+    assert Contact.objects.filter(external_client_id__isnull=True).count() == ROWS // 10
+    names = set(Contact.objects.values_list("name", flat=True))
+    assert names == {f"Name {i}" for i in range(ROWS)}
