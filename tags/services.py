@@ -15,7 +15,6 @@ from .models import Tag
 TAG_MAX_LENGTH = Tag._meta.get_field("tag").max_length
 UNIQUE_TAG_MESSAGE = "A tag with this value and type already exists in the workspace (values are case-insensitive)."
 BULK_PATCH_MAX = 1000
-INSERT_BATCH = 5000  # 7 parameters a row; PostgreSQL takes at most 65,535 per statement
 
 
 def _clean_values(values: Iterable, field: str) -> list[str]:
@@ -35,67 +34,61 @@ def _clean_values(values: Iterable, field: str) -> list[str]:
     return cleaned
 
 
-# Every column in the model's order, as Model.from_db expects.
-_TAG_FIELDS = Tag._meta.concrete_fields
-_TAG_COLUMNS = tuple(f.column for f in _TAG_FIELDS)
+# The SQL below is portable (PostgreSQL, and SQLite for the quickstart):
+# VALUES in a CTE, CAST, IN lists, ON CONFLICT and RETURNING. Rows come back
+# through raw() so each backend's converters apply (SQLite dates are text).
+BATCH = 5000  # bind parameters per statement stay under both backends' limits
 
 
-def _tag_from_row(workspace: Workspace, row) -> Tag:
-    tag = Tag.from_db(connection.alias, [f.attname for f in _TAG_FIELDS], row)  # a loaded row: save() updates it
-    tag.workspace = workspace
-    return tag
+def _batched(values: list, run, **kwargs) -> list:
+    return [item for start in range(0, len(values), BATCH) for item in run(values=values[start : start + BATCH], **kwargs)]
 
 
 def _read(*, workspace: Workspace, values: list[str], types: Sequence[str]) -> list[tuple[str, str, Tag | None]]:
     """(value, key, matching tag or None) per value and match, in the order
-    given. The key is PostgreSQL's lower() of the value, the one the unique
-    index uses (Python's lower() differs for some letters, e.g. a final
-    sigma), so matching and de-duplicating agree with the constraint."""
-    columns = ", ".join(f't."{c}"' for c in _TAG_COLUMNS)
+    given. The key is the database's lower() of the value, the one the unique
+    index uses (PostgreSQL's differs from Python's for a few letters, e.g. a
+    final sigma), so matching and de-duplicating agree with the constraint."""
+    if len(values) > BATCH:
+        return _batched(values, _read, workspace=workspace, types=types)
+    rows = ", ".join(f"(CAST(%s AS TEXT), {i})" for i in range(len(values)))
     sql = (
-        f"SELECT v.val, lower(v.val), {columns} FROM unnest(%s::text[]) WITH ORDINALITY AS v(val, ord) "
-        f"LEFT JOIN {Tag._meta.db_table} t ON t.workspace_id = %s AND t.type = ANY(%s) AND lower(t.tag) = lower(v.val) "
-        "ORDER BY v.ord"
+        f"WITH v(input_value, input_ord) AS (VALUES {rows}) "
+        f"SELECT t.*, v.input_value, lower(v.input_value) AS input_key FROM v LEFT JOIN {Tag._meta.db_table} t "
+        f"ON t.workspace_id = %s AND t.type IN ({', '.join(['%s'] * len(types))}) "
+        "AND lower(t.tag) = lower(v.input_value) ORDER BY v.input_ord"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [values, workspace.pk, list(types)])
-        return [
-            (value, key, _tag_from_row(workspace, rest) if rest[0] is not None else None)
-            for value, key, *rest in cursor.fetchall()
-        ]
+    result = []
+    for row in Tag.objects.raw(sql, [*values, workspace.pk, *types]):
+        tag = None
+        if row.pk is not None:
+            tag, tag.workspace = row, workspace
+        result.append((row.input_value, row.input_key, tag))
+    return result
 
 
 def _insert_missing(
     *, workspace: Workspace, values: list[str], tag_type: str, user: AbstractBaseUser | None
 ) -> list[Tag]:
     """One INSERT ... ON CONFLICT DO NOTHING RETURNING for the missing values
-    (per INSERT_BATCH values, to stay under the bind-parameter limit).
-    bulk_create(ignore_conflicts=True) cannot return ids, and the unique
-    constraint is on lower(tag), which update_conflicts cannot target."""
-    if len(values) > INSERT_BATCH:
-        return [
-            tag
-            for start in range(0, len(values), INSERT_BATCH)
-            for tag in _insert_missing(
-                workspace=workspace, values=values[start : start + INSERT_BATCH], tag_type=tag_type, user=user
-            )
-        ]
-    now = timezone.now()
+    (per BATCH). bulk_create(ignore_conflicts=True) cannot return ids, and the
+    unique constraint is on lower(tag), which update_conflicts cannot target."""
+    if len(values) > BATCH:
+        return _batched(values, _insert_missing, workspace=workspace, tag_type=tag_type, user=user)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     user_id = getattr(user, "pk", None)
-    table = Tag._meta.db_table
-    row = "(%s, %s, %s, 0, '', %s, %s, %s, %s)"
     params: list = []
     for value in values:
         params += [workspace.pk, value, tag_type, now, now, user_id, user_id]
+    row = "(%s, %s, %s, 0, '', %s, %s, %s, %s)"
     sql = (
-        f'INSERT INTO {table} (workspace_id, tag, type, "order", description, created_at, updated_at, '
-        f"created_by_id, updated_by_id) VALUES {', '.join([row] * len(values))} "
-        "ON CONFLICT DO NOTHING RETURNING " + ", ".join(f'"{c}"' for c in _TAG_COLUMNS)
+        f'INSERT INTO {Tag._meta.db_table} (workspace_id, tag, type, "order", description, created_at, updated_at, '
+        f"created_by_id, updated_by_id) VALUES {', '.join([row] * len(values))} ON CONFLICT DO NOTHING RETURNING *"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return [_tag_from_row(workspace, row) for row in rows]
+    tags = list(Tag.objects.raw(sql, params))
+    for tag in tags:
+        tag.workspace = workspace
+    return tags
 
 
 def tags_resolve(
@@ -250,23 +243,22 @@ def tags_bulk_patch(*, workspace: Workspace, user: AbstractBaseUser | None, patc
         )
     rows, params = [], []
     for patch in patches:
-        rows.append("(%s::bigint, %s::boolean, %s::integer, %s::boolean, %s::text)")
+        rows.append("(CAST(%s AS BIGINT), CAST(%s AS BOOLEAN), CAST(%s AS INTEGER), CAST(%s AS BOOLEAN), CAST(%s AS TEXT))")
         params += [
             patch["id"],
             "order" in patch, patch.get("order"),
             "description" in patch, patch.get("description"),
         ]
-    user_id = getattr(user, "pk", None)
-    table = Tag._meta.db_table
     sql = (
-        f'UPDATE {table} AS t SET "order" = CASE WHEN v.has_order THEN v.ord ELSE t."order" END, '
-        "description = CASE WHEN v.has_description THEN v.description ELSE t.description END, "
+        f"WITH v(patch_id, has_order, new_order, has_description, new_description) AS (VALUES {', '.join(rows)}) "
+        f'UPDATE {Tag._meta.db_table} AS t SET "order" = CASE WHEN v.has_order THEN v.new_order ELSE t."order" END, '
+        "description = CASE WHEN v.has_description THEN v.new_description ELSE t.description END, "
         "updated_at = %s, updated_by_id = %s "
-        f"FROM (VALUES {', '.join(rows)}) AS v(id, has_order, ord, has_description, description) "
-        "WHERE t.id = v.id AND t.workspace_id = %s RETURNING t.id"
+        "FROM v WHERE t.id = v.patch_id AND t.workspace_id = %s RETURNING id"
     )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(sql, [timezone.now(), user_id, *params, workspace.pk])
+        cursor.execute(sql, [*params, now, getattr(user, "pk", None), workspace.pk])
         updated = {row[0] for row in cursor.fetchall()}
     unknown = set(ids) - updated
     if unknown:

@@ -114,9 +114,9 @@ def test_tags_by_lower_name(django_assert_num_queries):
 
 def test_resolve_many_values_in_batches(monkeypatch, django_assert_num_queries):
     workspace = WorkspaceFactory()
-    monkeypatch.setattr(services, "INSERT_BATCH", 40)
+    monkeypatch.setattr(services, "BATCH", 40)
     values = [f"t{i}" for i in range(100)]
-    with django_assert_num_queries(1 + 3):  # read, then 3 inserts of at most 40
+    with django_assert_num_queries(3 + 3):  # 3 reads, then 3 inserts, of at most 40 values
         tags = services.tags_resolve(workspace=workspace, values=values)
     assert [t.tag for t in tags] == values and len({t.pk for t in tags}) == 100
     assert Tag.objects.filter(workspace=workspace).count() == 100
