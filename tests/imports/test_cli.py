@@ -94,7 +94,6 @@ def test_cli_import_on_sqlite(tmp_path):
     ]
 
 
-@pytest.mark.xfail(reason="tags.services.tags_resolve queries with PostgreSQL-only SQL (unnest, ::text[])", strict=True)
 def test_cli_import_with_tags_on_sqlite(tmp_path):
     run = _sqlite_manage(tmp_path)
     path = tmp_path / "c.csv"
