@@ -134,14 +134,15 @@ class InstantFilter(django_filters.Filter):
 
 
 # -- sorting -----------------------------------------------------------------
-# wire name -> (ORM ordering key, annotation or None)
+# wire name -> (ORM ordering key, annotation or None). Annotation names have
+# no leading underscore: they become fields of the named-tuple rows.
 SORTS = {
     "id": ("id", None),
-    "name": ("_sort_name", Lower("name")),
-    "surname": ("_sort_surname", Lower("surname")),
-    "code": ("_sort_code", Lower("code")),
-    "city": ("_sort_city", Lower("city")),
-    "country": ("_sort_country", Lower("country")),
+    "name": ("sort_name", Lower("name")),
+    "surname": ("sort_surname", Lower("surname")),
+    "code": ("sort_code", Lower("code")),
+    "city": ("sort_city", Lower("city")),
+    "country": ("sort_country", Lower("country")),
     "email": ("email", None),
     "created_at": ("created_at", None),
     "updated_at": ("updated_at", None),

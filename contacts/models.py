@@ -75,7 +75,11 @@ class Contact(WorkspaceScopedModel):
         # name sorts order by it too. `search` uses a trigram GIN index that
         # migration 0003 creates on PostgreSQL only.
         indexes = [
-            models.Index(fields=["workspace", "id"], name="contact_ws_id_idx"),
+            # Active contacts only: default lists and their capped counts run
+            # as index-only scans (deleted_at needs no heap visit).
+            models.Index(
+                fields=["workspace", "id"], name="contact_active_idx", condition=models.Q(deleted_at__isnull=True)
+            ),
             models.Index(fields=["workspace", "email", "id"], name="contact_email_idx"),
             models.Index(fields=["workspace", "phone"], name="contact_phone_idx"),
             models.Index("workspace", Lower("name"), "id", name="contact_name_idx"),

@@ -66,9 +66,23 @@ def editable_annotation(*, user, role):
     return ExpressionWrapper(editable_q(user=user, role=role), output_field=BooleanField())
 
 
-def with_row_relations(queryset: QuerySet) -> QuerySet:
-    """The one-to-one relations every output row shows, joined in the page query."""
-    return queryset.select_related("label", "organization")
+# The columns a response row is built from (contacts.serializers.ContactRenderer).
+ROW_FIELDS = (
+    "id", "workspace_id", "type", "name", "surname", "local_name", "email", "country_code", "phone",
+    "secondary_phone", "address", "city", "country", "code", "title", "note", "logo", "label_id", "stage_id",
+    "external_client_id", "default_agent_id", "owner_id", "visibility_type", "visibility_ids", "organization_id",
+    "custom_fields", "integration_meta", "disabled", "created_at", "updated_at", "created_by_id", "updated_by_id",
+    "deleted_at", "archived_by", "version",
+    # one LEFT JOIN each, read into the same row (no model instances)
+    "label__name", "label__color", "label__icon",
+    "organization__name", "organization__surname", "organization__email", "organization__phone",
+)
+
+
+def contact_rows(queryset: QuerySet) -> QuerySet:
+    """Named tuples instead of model instances (about 3x cheaper per row);
+    sort annotations come along so cursor pagination can read them."""
+    return queryset.values_list(*ROW_FIELDS, *queryset.query.annotation_select, named=True)
 
 
 def contact_search(queryset: QuerySet, text: str) -> QuerySet:
@@ -82,15 +96,16 @@ def contact_search(queryset: QuerySet, text: str) -> QuerySet:
     return queryset.alias(_search=RawSQL(SEARCH_EXPRESSION, ())).filter(_search__contains=text)
 
 
-def contacts_by_ids(*, workspace: Workspace, user, role, ids: Sequence[int]) -> list[Contact]:
+def contacts_by_ids(*, workspace: Workspace, user, role, ids: Sequence[int]) -> list:
     """The visible contacts of `ids` in the order asked (unknown ids are left out), one query."""
-    rows = with_row_relations(contacts_queryset(workspace=workspace, user=user, role=role).filter(pk__in=list(ids)))
-    by_id = {c.pk: c for c in rows}
+    rows = contact_rows(contacts_queryset(workspace=workspace, user=user, role=role).filter(pk__in=list(ids)))
+    by_id = {row.id: row for row in rows}
     return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
 
 
-def contact_detail(*, workspace: Workspace, pk: int) -> Contact:
-    return with_row_relations(Contact.objects.filter(workspace=workspace)).get(pk=pk)
+def contact_row(queryset: QuerySet, pk: int):
+    """One contact_rows() row, or None."""
+    return contact_rows(queryset.filter(pk=pk)).first()
 
 
 class PageRelations:
@@ -109,12 +124,13 @@ PERSON_FIELDS = ("id", "name", "surname", "email", "phone")
 
 
 def page_relations(*, workspace: Workspace, contacts: Sequence[Contact], need: Iterable[str]) -> PageRelations:
-    """`need` names what to load: tags, sub_owners, users, persons, custom_fields."""
+    """`need` names what to load: tags, sub_owners, users, persons,
+    custom_fields. `contacts` are contact_rows() rows."""
     need = set(need)
     relations = PageRelations()
     if not contacts:
         return relations
-    ids = [c.pk for c in contacts]
+    ids = [c.id for c in contacts]
     if "tags" in need:
         rows = (
             ContactTag.objects.filter(contact_id__in=ids)
@@ -147,7 +163,7 @@ def page_relations(*, workspace: Workspace, contacts: Sequence[Contact], need: I
                     "status": "active" if row["user__is_active"] else "inactive",
                 }
     if "persons" in need:
-        organization_ids = [c.pk for c in contacts if c.type == Contact.Type.ORGANIZATION]
+        organization_ids = [c.id for c in contacts if c.type == Contact.Type.ORGANIZATION]
         if organization_ids:
             rows = (
                 Contact.objects.filter(organization_id__in=organization_ids, deleted_at__isnull=True)

@@ -141,20 +141,20 @@ class ContactRenderer:
     def render_many(self, contacts) -> list[dict]:
         return [self.render(c) for c in contacts]
 
-    def render(self, c: Contact) -> dict:
+    def render(self, c) -> dict:
+        """`c` is a contacts.selectors.contact_rows() row."""
         rel = self.relations
-        sub_owner_ids = rel.sub_owner_ids.get(c.pk, [])
+        pk = c.id
+        sub_owner_ids = rel.sub_owner_ids.get(pk, [])
         users = rel.users
         values = c.custom_fields or {}
-        label = c.label if c.label_id else None
-        organization = c.organization if c.organization_id else None
         editable = (
             self.admin
             or c.visibility_type == Contact.Visibility.PUBLIC
             or (self.user_id is not None and (c.owner_id == self.user_id or self.user_id in sub_owner_ids))
         )
         row = {
-            "id": c.pk,
+            "id": pk,
             "type": c.type,
             "name": c.name,
             "surname": c.surname,
@@ -171,8 +171,10 @@ class ContactRenderer:
             "note": c.note,
             "logo": c.logo,
             "label_id": c.label_id,
-            "label": {"id": label.pk, "name": label.name, "color": label.color, "icon": label.icon} if label else None,
-            "tags": rel.tags.get(c.pk, []),
+            "label": {
+                "id": c.label_id, "name": c.label__name, "color": c.label__color, "icon": c.label__icon,
+            } if c.label_id else None,
+            "tags": rel.tags.get(pk, []),
             "stage_id": c.stage_id,
             "external_client_id": c.external_client_id,
             "default_agent_id": c.default_agent_id,
@@ -184,10 +186,10 @@ class ContactRenderer:
             "visibility_ids": c.visibility_ids or [],
             "organization_id": c.organization_id,
             "organization": {
-                "id": organization.pk, "name": organization.name, "surname": organization.surname,
-                "email": organization.email, "phone": organization.phone,
-            } if organization else None,
-            "persons": rel.persons.get(c.pk, []),
+                "id": c.organization_id, "name": c.organization__name, "surname": c.organization__surname,
+                "email": c.organization__email, "phone": c.organization__phone,
+            } if c.organization_id else None,
+            "persons": rel.persons.get(pk, []),
             "custom_field": [
                 {"code": d["code"], "label": d["label"], "value": values[d["code"]], "module": d["module"],
                  "shortName": d["short_name"]}
