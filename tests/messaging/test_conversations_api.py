@@ -414,3 +414,20 @@ def test_member_can_use_conversations(member_client, contact, console_integratio
 def test_anonymous_is_401(anon_client, conversation):
     for url in (URL, messages_url(conversation), "/v1/crm/integrations"):
         assert anon_client.get(url).status_code == 401
+
+
+def test_add_message_queries_do_not_grow_with_tags(api_client, conversation):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = messages_url(conversation)
+    with CaptureQueriesContext(connection) as one:
+        assert (
+            api_client.post(url, {"content": "x", "type": "text", "tags": ["a"]}).status_code == 201
+        )
+    with CaptureQueriesContext(connection) as many:
+        tags = [f"t{i}" for i in range(30)]
+        assert (
+            api_client.post(url, {"content": "x", "type": "text", "tags": tags}).status_code == 201
+        )
+    assert len(many) == len(one)
