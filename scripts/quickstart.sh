@@ -27,7 +27,38 @@ TOKEN=$(printf '%s' "$BOOT" | .venv/bin/python -c 'import json,sys; print(json.l
 
 .venv/bin/celery -A config worker --loglevel=INFO --concurrency=1 --pool=solo >"$VAR_DIR/worker.log" 2>&1 &
 WORKER_PID=$!
-trap 'kill $WORKER_PID 2>/dev/null || true' EXIT INT TERM
+.venv/bin/python manage.py runserver "127.0.0.1:$PORT" --noreload &
+SERVER_PID=$!
+stop() {
+  trap - EXIT INT TERM
+  kill "$SERVER_PID" 2>/dev/null || true
+  # A worker still starting up can miss one SIGTERM: repeat, then force.
+  for _ in $(seq 20); do
+    kill "$WORKER_PID" 2>/dev/null || return 0
+    sleep 0.5
+  done
+  kill -KILL "$WORKER_PID" 2>/dev/null || true
+}
+trap stop EXIT INT TERM
+
+# Print the token once the API answers, so the curl line works when it appears.
+.venv/bin/python - "$PORT" "$SERVER_PID" <<'PY' || exit 1
+import os, sys, time, urllib.error, urllib.request
+port, server_pid = sys.argv[1], int(sys.argv[2])
+for _ in range(120):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        sys.exit(0)
+    except urllib.error.HTTPError:
+        sys.exit(0)  # answering, even if unhealthy
+    except OSError:
+        try:
+            os.kill(server_pid, 0)
+        except OSError:
+            sys.exit("the API did not start (is port %s in use? try PORT=8123 make run)" % port)
+        time.sleep(0.5)
+sys.exit("the API did not answer within 60 s")
+PY
 
 cat <<TXT
 
@@ -36,6 +67,7 @@ cat <<TXT
   Try it:      curl -s -H "x-access-token: $TOKEN" http://127.0.0.1:$PORT/v1/crm/me
   Swagger UI:  http://127.0.0.1:$PORT/v1/docs/   (Authorize with the token above)
   Admin:       http://127.0.0.1:$PORT/admin/     ($EMAIL / $PASSWORD)
+  Stop:        Ctrl-C
 
 TXT
-.venv/bin/python manage.py runserver "127.0.0.1:$PORT" --noreload
+wait $SERVER_PID
