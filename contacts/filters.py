@@ -252,12 +252,20 @@ class ContactFilter(django_filters.FilterSet):
         from tags.models import Tag
 
         names = [v.lower() for v in value]
-        ids = [int(v) for v in value if v.isdigit()]
-        tag_ids = Tag.objects.annotate(_tag_lower=Lower("tag")).filter(
-            Q(_tag_lower__in=names) | Q(pk__in=ids),
-            workspace=self._workspace(),
-            type__in=[Tag.Type.CLIENT, Tag.Type.COMMON],
-        ).values("pk")
+        ids = [int(v) for v in value if v.isdigit() and int(v) <= MAX_ID]
+        # Resolved first so the planner sees constant tag ids: the capped count
+        # then walks the (tag, contact) index instead of hashing every link.
+        tag_ids = list(
+            Tag.objects.annotate(_tag_lower=Lower("tag"))
+            .filter(
+                Q(_tag_lower__in=names) | Q(pk__in=ids),
+                workspace=self._workspace(),
+                type__in=[Tag.Type.CLIENT, Tag.Type.COMMON],
+            )
+            .values_list("pk", flat=True)
+        )
+        if not tag_ids:
+            return queryset.none()
         return queryset.filter(pk__in=ContactTag.objects.filter(tag_id__in=tag_ids).values("contact_id"))
 
     def filter_is_deleted(self, queryset, name, value):

@@ -139,7 +139,7 @@ class ContactViewSet(WorkspaceViewSet):
     def list(self, request):
         keys = parse_columns(request.query_params)
         queryset = apply_sort(self.filter_queryset(self.get_queryset()), request.query_params)
-        page = self.paginate_queryset(selectors.contact_rows(queryset))
+        page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self._render(page, keys))
 
     def create(self, request):
