@@ -17,6 +17,11 @@ mkdir -p "$VAR_DIR/broker/queue" "$VAR_DIR/broker/processed" "$VAR_DIR/broker/re
 
 ensure_venv
 
+if ! .venv/bin/python -c 'import socket, sys; socket.create_server(("127.0.0.1", int(sys.argv[1]))).close()' "$PORT" 2>/dev/null; then
+  echo "error: port $PORT is in use; pick another with PORT=8123 make run" >&2
+  exit 1
+fi
+
 echo "Migrating the SQLite database in $VAR_DIR ..."
 .venv/bin/python manage.py migrate --noinput >"$VAR_DIR/migrate.log" 2>&1 || {
   tail -30 "$VAR_DIR/migrate.log" >&2
@@ -47,10 +52,13 @@ import os, sys, time, urllib.error, urllib.request
 port, server_pid = sys.argv[1], int(sys.argv[2])
 for _ in range(120):
     try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-        sys.exit(0)
-    except urllib.error.HTTPError:
-        sys.exit(0)  # answering, even if unhealthy
+        try:
+            body = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+        except urllib.error.HTTPError as error:
+            body = error.read()  # a 503 still means the API answers
+        if b'"database"' in body:
+            sys.exit(0)
+        sys.exit(f"something else answers on port {port}; try PORT=8123 make run")
     except OSError:
         try:
             os.kill(server_pid, 0)
