@@ -18,6 +18,17 @@ class Contact(WorkspaceScopedModel):
         TEAM = "team", "Team"
         PUBLIC = "public", "Public"
 
+    # The base's single-column FK indexes are dropped here: every write of a
+    # contact maintains every index (bulk updates, imports), and workspace is
+    # the leading column of the composite indexes below. Deleting a user then
+    # scans contacts to null created_by/updated_by/default_agent: rare.
+    workspace = models.ForeignKey("crm.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     type = models.CharField(max_length=12, choices=Type.choices, default=Type.PERSON)
     name = models.CharField(max_length=255, blank=True, default="")
     surname = models.CharField(max_length=255, blank=True, default="")
@@ -44,7 +55,7 @@ class Contact(WorkspaceScopedModel):
     )
     external_client_id = models.CharField(max_length=255, null=True, blank=True)
     default_agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
