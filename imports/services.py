@@ -68,6 +68,9 @@ def import_file_upload(*, workspace: Workspace, user, uploaded, original_name: s
 
 
 def import_file_delete(*, workspace: Workspace, import_file: ImportFile) -> None:
+    """Deletes the file; refused (409) while a queued or running job reads it."""
+    if ImportJob.objects.filter(workspace=workspace, file_name=import_file.file_name, status__in=ImportJob.ACTIVE).exists():
+        raise Conflict("A queued or running import job uses this file; cancel it first.", code="file_in_use")
     default_storage.delete(storage_path(workspace.pk, import_file.file_name))
     import_file.delete()
 

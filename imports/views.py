@@ -51,7 +51,10 @@ class CappedUploadHandler(FileUploadHandler):
     list=extend_schema(operation_id="import_files_list", summary="List uploaded CSV files", tags=TAGS),
     destroy=extend_schema(
         operation_id="import_files_destroy", summary="Delete an uploaded CSV file", tags=TAGS,
-        responses={204: OpenApiResponse(description="Deleted.")},
+        responses={
+            204: OpenApiResponse(description="Deleted."),
+            409: OpenApiResponse(ErrorSerializer, description="A queued or running job uses the file."),
+        },
     ),
 )
 class ImportFileViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, WorkspaceViewSet):

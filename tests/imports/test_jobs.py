@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, ContactTag
 from imports import services
-from imports.models import ImportJob, ImportJobError
+from imports.models import ImportFile, ImportJob, ImportJobError
 from imports.tasks import import_job_run_task
 from labels.models import ContactLabel
 from tags.models import Tag
@@ -218,10 +218,12 @@ def test_cancel_stops_a_running_job_between_chunks(api_client, settings):
     assert job.status == "cancelled" and job.created == 2 and Contact.objects.count() == 2
 
 
-def test_missing_file_fails_the_job(api_client, workspace):
+def test_a_file_in_use_cannot_be_deleted_and_a_missing_file_fails_the_job(api_client, workspace):
     file_name = upload(api_client, "name\nAnn\n")
     job_id = start(api_client, file_name)
-    api_client.delete(f"/v1/crm/imports/files/{file_name}")
+    response = api_client.delete(f"/v1/crm/imports/files/{file_name}")
+    assert response.status_code == 409 and response.json()["code"] == "file_in_use"
+    ImportFile.objects.filter(file_name=file_name).delete()  # gone from under the job anyway
     assert run(job_id) == "failed"
     assert "no longer exists" in job_of(api_client, job_id)["message"]
 
@@ -272,3 +274,12 @@ def test_service_store_helper_and_member_can_import(member_client):
     job_id = start(member_client, file_name)
     assert run(job_id) == "succeeded"
     assert Contact.objects.get().owner == member_client.user
+
+
+def test_admin_pages(client, api_client, django_user_model):
+    start(api_client, upload(api_client, "name\nAnn\n"))
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    client.force_login(admin)
+    for url in ("/admin/imports/importjob/", "/admin/imports/importjob/?q=csv&status__exact=queued",
+                "/admin/imports/importfile/", f"/admin/imports/importjob/{ImportJob.objects.get().pk}/change/"):
+        assert client.get(url).status_code == 200, url

@@ -1,0 +1,206 @@
+"""Import benchmark (not collected by pytest): a seeded CSV of N contacts
+(default 1,000,000) validated, then imported through a real worker, compared
+with a plain COPY of the same rows into the same contacts table.
+
+    DATABASE_URL=postgres://... CELERY_BROKER_URL=redis://... SECRET_KEY=x \\
+        .venv/bin/python tests/benchmarks/import_bench.py [N]
+
+Prints: validate time, import time (upload to `succeeded`, through a
+`celery -A config worker` process), the worker's peak memory (its process
+tree: the worker and its validation processes), and the COPY time.
+The database is migrated first; the benchmark's contacts are deleted at the end.
+"""
+import csv
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth", "Aarav",
+         "Priya", "Mohammed", "Fatima", "Lucas", "Sofía", "Hugo", "Léa", "Lukas", "Anna", "Wei", "Yuki", "Olga", "Zoë"]
+LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "García", "Müller", "Martin", "Sharma", "Khan", "Silva",
+        "Rossi", "Dubois", "Nowak", "Kowalski", "O'Brien", "Nguyen", "Tanaka", "Ivanova", "Fernández"]
+CITIES = [("New York", "United States"), ("London", "United Kingdom"), ("Mumbai", "India"), ("Paris", "France"),
+          ("Berlin", "Germany"), ("São Paulo", "Brazil"), ("Dubai", "United Arab Emirates"), ("Madrid", "Spain")]
+REGIONS = ["US", "GB", "IN", "FR", "DE", "BR", "AE", "ES"]
+TAGS = ["vip", "newsletter", "lead", "customer", "partner", "churned", "trial", "enterprise"]
+HEADER = ["externalClientId", "name", "surname", "email", "phone", "city", "country", "tags"]
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def generate(path: Path, n: int, seed: int = 42) -> None:
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
+    rnd = random.Random(seed)
+    bases = []
+    for region in REGIONS:
+        number = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)
+        bases.append(phonenumbers.format_number(number, PhoneNumberFormat.E164))
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(HEADER)
+        for i in range(n):
+            first, last = rnd.choice(FIRST), rnd.choice(LAST)
+            k = rnd.randrange(len(REGIONS))
+            city, country = CITIES[k]
+            phone = bases[k][:-5] + f"{rnd.randrange(100000):05d}"
+            roll = rnd.random()
+            if roll < 0.03:
+                phone = phone[:6]  # ~3% invalid phones
+            email = _ascii(f"{first}.{last}{i}@example.com".lower().replace("'", ""))
+            if 0.03 <= roll < 0.035:
+                email = email.replace("@", " at ")  # and some invalid emails
+            tags = ";".join(rnd.sample(TAGS, rnd.randrange(3)))
+            writer.writerow([f"ext-{i:08d}", first, last, email, phone, city, country, tags])
+
+
+class PeakMemory:
+    """Peak proportional set size (Pss) of a process tree, sampled."""
+
+    def __init__(self, pid):
+        self.pid, self.peak = pid, 0
+
+    def _tree(self, pid):
+        pids = [pid]
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    for child in f.read().split():
+                        pids.extend(self._tree(int(child)))
+        except OSError:
+            pass
+        return pids
+
+    def sample(self):
+        total = 0
+        for pid in self._tree(self.pid):
+            try:
+                # Pss: pages shared with the forked validation processes count once in total.
+                with open(f"/proc/{pid}/smaps_rollup") as f:
+                    for line in f:
+                        if line.startswith("Pss:"):
+                            total += int(line.split()[1]) * 1024
+            except OSError:
+                pass
+        self.peak = max(self.peak, total)
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    import django
+
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v", "0"], check=True, cwd=ROOT)
+    django.setup()
+    from django.conf import settings
+    from django.core.files import File
+    from django.db import connection, transaction
+
+    from contacts.models import Contact
+    from crm import services as crm_services
+    from crm.models import Membership
+    from imports import services
+    from imports.models import ImportJob
+
+    workdir = Path(tempfile.mkdtemp(prefix="import-bench-"))
+    path = workdir / "contacts.csv"
+    t = time.monotonic()
+    generate(path, n)
+    print(f"rows: {n:,}  file: {path.stat().st_size / 1e6:.1f} MB  (generated in {time.monotonic() - t:.1f} s)")
+
+    suffix = uuid.uuid4().hex[:6]
+    workspace = crm_services.workspace_create(name=f"bench {suffix}", slug=f"bench-{suffix}")
+    user = crm_services.user_get_or_create(email=f"bench-{suffix}@example.com", password=None)
+    crm_services.membership_set(workspace=workspace, user=user, role=Membership.Role.ADMIN)
+    queue = f"bench-imports-{suffix}"
+    settings.IMPORT_QUEUE = queue
+
+    # -- validate (what POST /imports/validate runs) --------------------------
+    with path.open("rb") as f:
+        stored = services.import_file_upload(workspace=workspace, user=user, uploaded=File(f, name="c.csv"))
+    t = time.monotonic()
+    result = services.import_validate(workspace=workspace, user=user, file_name=stored.file_name)
+    validate_s = time.monotonic() - t
+    print(f"validate: {validate_s:.1f} s  ({result['total_rows']:,} rows: {result['valid_rows']:,} valid, "
+          f"{result['invalid_rows']:,} invalid)")
+
+    # -- import through a real worker (upload to succeeded) -------------------
+    env = {**os.environ, "CONN_MAX_AGE": "0"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue, "--loglevel=WARNING",
+         "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )
+    memory = PeakMemory(worker.pid)
+    time.sleep(3)  # the worker is up and idle
+    memory.sample()
+    idle = memory.peak
+    try:
+        t = time.monotonic()
+        with path.open("rb") as f:
+            stored = services.import_file_upload(workspace=workspace, user=user, uploaded=File(f, name="c.csv"))
+        job = services.import_job_create(workspace=workspace, user=user, file_name=stored.file_name, skip_errors=True)
+        while True:
+            memory.sample()
+            job.refresh_from_db()
+            if job.status not in ImportJob.ACTIVE:
+                break
+            time.sleep(0.2)
+        import_s = time.monotonic() - t
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    print(f"import: {import_s:.1f} s  (status {job.status}: {job.created:,} created, {job.updated:,} updated, "
+          f"{job.skipped:,} skipped)  {job.message}")
+    print(f"worker peak memory: {memory.peak / 1e6:.0f} MB (idle {idle / 1e6:.0f} MB)")
+
+    # -- COPY of the same rows into the same table, for comparison -----------
+    columns = ["workspace_id", "external_client_id", "name", "surname", "email", "phone", "city", "country"]
+    other = crm_services.workspace_create(name=f"bench copy {suffix}", slug=f"bench-copy-{suffix}")
+    fixed = {f.attname: f.get_default() for f in Contact._meta.concrete_fields}
+    extra = ["type", "local_name", "country_code", "secondary_phone", "address", "code", "title", "note", "logo",
+             "visibility_type", "visibility_ids", "custom_fields", "integration_meta", "disabled", "archived_by",
+             "version", "created_at", "updated_at"]
+    from django.utils import timezone
+
+    now = timezone.now()
+    constants = [fixed[c] if c not in ("created_at", "updated_at") else now for c in extra]
+    constants = ["[]" if c == [] else "{}" if c == {} else c for c in constants]
+    t = time.monotonic()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            with raw.copy(f"COPY {Contact._meta.db_table} ({', '.join(columns + extra)}) FROM STDIN") as copy, \
+                    path.open(newline="", encoding="utf-8") as f:
+                reader = csv.reader(f)
+                next(reader)
+                for ext, name, surname, email, phone, city, country, _tags in reader:
+                    copy.write_row([other.pk, ext, name, surname, email, phone, city, country, *constants])
+        copy_s = time.monotonic() - t
+        transaction.set_rollback(True)
+    print(f"COPY of the same rows: {copy_s:.1f} s")
+    print(f"ratios: validate {validate_s / copy_s:.2f}x COPY (target <= 1.0), "
+          f"import {import_s / copy_s:.2f}x COPY (target <= 2.0), worker memory {memory.peak / 1e6:.0f} MB (target < 500)")
+
+    # -- clean up ------------------------------------------------------------
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM contacts_contacttag WHERE contact_id IN "
+                       "(SELECT id FROM contacts_contact WHERE workspace_id = %s)", [workspace.pk])
+        cursor.execute("DELETE FROM contacts_contact WHERE workspace_id = %s", [workspace.pk])
+    path.unlink()
+
+
+if __name__ == "__main__":
+    main()
