@@ -156,9 +156,9 @@ def test_upsert_service_from_messaging_shape(api_client):
     assert not created and again.pk == contact.pk
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers (PostgreSQL)")
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_upserts_make_one_contact(workspace, monkeypatch):
-    assert connection.vendor == "postgresql"
     # Count the unique violations the losers recover from, to prove the race happened.
     races = []
     real_save = services._save
