@@ -19,6 +19,7 @@ import os
 import platform
 import queue
 import random
+import re
 import statistics
 import sys
 import threading
@@ -535,6 +536,10 @@ def restore_snapshot():
             cur.execute(f"INSERT INTO {table} SELECT * FROM {snap}")
         for _, _, snap in SNAPSHOT_TABLES:
             cur.execute(f"DROP TABLE {snap}")
+    with connection.cursor() as cur:
+        # Dead rows and stale statistics would skew the next run's plans and estimates.
+        for table, _, _ in SNAPSHOT_TABLES:
+            cur.execute(f"VACUUM (ANALYZE) {table}")
     log(f"restored the rows the write cases changed ({time.perf_counter() - t0:.1f} s)")
 
 
@@ -620,6 +625,9 @@ def _clear_throttle():
 def measure(result, call, repeat, check=None, warmup=2):
     """call(i) -> response. One warm-up call checks the status, one more under
     CaptureQueriesContext counts the queries (not timed), then `repeat` timed calls."""
+    if not wanted(result.name):
+        result.skipped = True
+        return result
     _clear_throttle()
     response = call(-1)
     result.status = response.status_code
@@ -655,6 +663,13 @@ def measure(result, call, repeat, check=None, warmup=2):
             result.problem = f"HTTP {response.status_code} on repeat {i}: {_snippet(response)}"
             break
     return result
+
+
+def wanted(name):
+    return ONLY is None or ONLY.search(name) is not None
+
+
+ONLY = None  # --only regex
 
 
 def _is_missing_route(response):
@@ -722,6 +737,8 @@ class Bench:
         return ids[:size]
 
     def add(self, result):
+        if getattr(result, "skipped", False):
+            return result
         self.results.append(result)
         p = "" if not result.times else f"p50 {fmt_ms(result.p50)} ms, p95 {fmt_ms(result.p95)} ms"
         log(f"  {result.name:<44} {result.verdict:<7} {p} {result.problem}")
@@ -787,14 +804,25 @@ class Bench:
         self.retrieve_case()
         self.multi_get_case()
         self.throughput()
+        if ONLY is not None and not any(ONLY.search(n) for n in ("bulk update", "upsert", "stage+tags_add")):
+            return self._after_cases()
         self.write_pool = self.id_pool[: min(10_000, len(self.id_pool)) * 2]
+        start = self.state["n"] // 4
+        self.consecutive_ids = list(
+            self.live.order_by("id").values_list("id", flat=True)[start : start + min(10_000, len(self.write_pool))]
+        )
         self.existing_external_ids = self._existing_external_ids()
-        snapshot_rows(set(self.write_pool) | {pk for pk, _ in self.existing_external_ids})
+        snapshot_rows(
+            set(self.write_pool) | set(self.consecutive_ids) | {pk for pk, _ in self.existing_external_ids}
+        )
         try:
             self.bulk_update_case()
             self.upsert_cases()
         finally:
             restore_snapshot()
+        self._after_cases()
+
+    def _after_cases(self):
         if self.explain_mode != "none":
             self.explain()
 
@@ -812,6 +840,8 @@ class Bench:
 
     def cursor_cases(self):
         # Walk for real from the start, then time one page at that position.
+        if not wanted("cursor page"):
+            return
         walk_pages, limit = 20, 100
         cursor, walked, walk_times, ok = "", 0, [], True
         for _ in range(walk_pages):
@@ -897,29 +927,35 @@ class Bench:
         self.add(measure(r, call, self.repeat, check))
 
     def bulk_update_case(self):
-        pool = self.write_pool
+        pool, consecutive = self.write_pool, self.consecutive_ids
         labels = self.fx.label_ids
-
-        def call(i):
-            ids = self.rng.sample(pool, min(10_000, len(pool)))
-            return self.admin.patch(BASE, {"ids": ids, "label_id": labels[i % len(labels)]}, format="json")
+        size = min(10_000, len(pool))
 
         def check(response):
             body = _json(response)
-            if not isinstance(body, dict) or body.get("updated") != min(10_000, len(pool)):
-                return f"expected {{'updated': 10000}}: {_snippet(response)}"
+            if not isinstance(body, dict) or body.get("updated") != size:
+                return f"expected {{'updated': {size}}}: {_snippet(response)}"
             return None
 
-        r = Result("bulk update 10,000 ids (PATCH, label_id)", "batch", BATCH_TARGET_MS)
-        self.add(measure(r, call, max(5, self.repeat // 3), check))
+        def by_label(ids_for):
+            return lambda i: self.admin.patch(
+                BASE, {"ids": ids_for(i), "label_id": labels[i % len(labels)]}, format="json"
+            )
+
+        repeat = max(5, self.repeat // 3)
+        r = Result(f"bulk update {size:,} random ids (label_id)", "batch", BATCH_TARGET_MS)
+        self.add(measure(r, by_label(lambda i: self.rng.sample(pool, size)), repeat, check))
+        r = Result(f"bulk update {size:,} consecutive ids (label_id)", "batch", BATCH_TARGET_MS,
+                   note="one id range: fewer pages touched")
+        self.add(measure(r, by_label(lambda i: consecutive), repeat, check))
 
         def call_tags(i):
-            ids = self.rng.sample(pool, min(10_000, len(pool)))
+            ids = self.rng.sample(pool, size)
             body = {"ids": ids, "stage_id": self.fx.stage_ids[i % 3], "tags_add": [self.fx.tags[-1][1]]}
             return self.admin.patch(BASE, body, format="json")
 
-        r = Result("bulk update 10,000 ids (stage + tags_add)", "batch", BATCH_TARGET_MS)
-        self.add(measure(r, call_tags, max(5, self.repeat // 3), check))
+        r = Result(f"bulk update {size:,} random ids (stage+tags_add)", "batch", BATCH_TARGET_MS)
+        self.add(measure(r, call_tags, repeat, check))
 
     def _existing_external_ids(self):
         with connection.cursor() as cur:
@@ -961,6 +997,8 @@ class Bench:
     def throughput(self):
         """Sequential requests/s in this process: the API retrieve vs a plain
         view; rounds interleave so drift hits both alike."""
+        if not wanted("retrieve throughput"):
+            return
         pool = self.id_pool
         kinds = {
             "api": lambda pk: self.admin.get(f"{BASE}/{pk}"),
@@ -1066,11 +1104,18 @@ def report(bench, state, reused, args):
         pg = cur.fetchone()[0]
         cur.execute("SELECT pg_size_pretty(pg_total_relation_size('contacts_contact'))")
         size = cur.fetchone()[0]
+        cur.execute(
+            "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings "
+            "WHERE name IN ('shared_buffers', 'max_wal_size', 'jit', 'random_page_cost', 'work_mem', "
+            "'wal_compression', 'effective_cache_size')"
+        )
+        pg_settings = cur.fetchone()[0]
     out.append(
         f"Contacts API benchmark: N={state['n']:,} contacts in the measured workspace "
         f"(+{state['other']:,} in another), repeat={args.repeat}, PostgreSQL {pg.split()[0]}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, contacts table {size} with indexes"
     )
+    out.append(f"PostgreSQL settings: {pg_settings}")
     rows = state.get("rows", {})
     seed_line = (
         f"seed: {state['seconds']} s for {rows.get('contacts', 0):,} contacts + {rows.get('contact_tags', 0):,} "
@@ -1150,6 +1195,7 @@ def main():
     parser.add_argument("--reseed", action="store_true", help="seed again even if the database holds this N")
     parser.add_argument("--seed-only", action="store_true", help="seed and stop")
     parser.add_argument("--throughput-requests", type=int, default=400, help="requests per throughput round")
+    parser.add_argument("--only", help="run only the cases whose name matches this regex")
     parser.add_argument("--queries", action="store_true", help="print every case's SQL with its time")
     parser.add_argument("--profile", action="store_true", help="cProfile the retrieve (API and plain) and a list page")
     parser.add_argument("--only-profile", action="store_true", help="skip the cases, just profile")
@@ -1159,6 +1205,8 @@ def main():
     if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         raise SystemExit("contacts_bench needs DATABASE_URL=postgres://... (a scratch database)")
     other = args.contacts // 10 if args.other is None else args.other
+    global ONLY
+    ONLY = re.compile(args.only, re.I) if args.only else None
     check_phone_generators()
     restore_pending_ddl()
     t0 = time.perf_counter()
