@@ -1,34 +1,28 @@
-"""Contact lists: crm.pagination with deep offset pages read as a deferred
-join. The page's ids come first from an index-only scan (cheap even 100,000
-rows deep), then only those rows are read, instead of reading and dropping
-every row before the offset."""
+"""Contact lists: crm.pagination's page and cursor modes run on a light
+query (ids and sort keys only, often an index-only scan: cheap even 100,000
+rows deep), then the page's rows are read by id with the precompiled row
+query (contacts.selectors.rows_by_ids)."""
 from crm.pagination import DEFAULT_LIMIT, MAX_LIMIT, PagePagination, parse_bounded_int
 
-from .selectors import contact_rows
-
-DEFERRED_JOIN_FROM = 1_000
+from .selectors import rows_by_ids
 
 
 class ContactPagination(PagePagination):
-    """Takes the filtered model queryset and returns contact_rows() rows; the
-    capped count runs on the bare queryset (an id-only, often index-only scan)."""
+    """Takes the filtered, sorted model queryset; returns contact rows. The
+    capped count runs on the bare queryset."""
 
     def paginate_queryset(self, queryset, request, view=None):
         params = request.query_params
-        rows = contact_rows(queryset)
+        light = queryset.values_list("id", *queryset.query.annotation_select, named=True)
         if self.cursor_query_param in params:
-            return super().paginate_queryset(rows, request, view)
-        self.limit = parse_bounded_int(params, self.limit_query_params, DEFAULT_LIMIT, 1, MAX_LIMIT)
-        self.cursor_mode = False
-        self.page = parse_bounded_int(params, (self.page_query_param,), 1, 1, 10_000_000)
-        self.total, self.total_is_estimate = self._count(queryset)
-        offset = (self.page - 1) * self.limit
-        if offset < DEFERRED_JOIN_FROM:
-            page = list(rows[offset : offset + self.limit + 1])
+            keys = super().paginate_queryset(light, request, view)
         else:
-            ids = list(queryset.values_list("pk", flat=True)[offset : offset + self.limit + 1])
-            page = list(contact_rows(queryset.model.objects.filter(pk__in=ids))) if ids else []
-            position = {pk: i for i, pk in enumerate(ids)}
-            page.sort(key=lambda row: position[row.id])
-        self.has_next = len(page) > self.limit
-        return page[: self.limit]
+            self.limit = parse_bounded_int(params, self.limit_query_params, DEFAULT_LIMIT, 1, MAX_LIMIT)
+            self.cursor_mode = False
+            self.page = parse_bounded_int(params, (self.page_query_param,), 1, 1, 10_000_000)
+            self.total, self.total_is_estimate = self._count(queryset)
+            offset = (self.page - 1) * self.limit
+            keys = list(light[offset : offset + self.limit + 1])
+            self.has_next = len(keys) > self.limit
+            keys = keys[: self.limit]
+        return rows_by_ids(workspace_id=view.workspace.pk, ids=[key.id for key in keys])

@@ -111,7 +111,7 @@ class ContactViewSet(WorkspaceViewSet):
 
     def _respond(self, contact: Contact, status_code=status.HTTP_200_OK) -> Response:
         # Unscoped by visibility: a writer sees what it wrote even if it made it private to others.
-        row = selectors.contact_row(Contact.objects.filter(workspace=self.workspace), contact.pk)
+        row = selectors.contact_row(workspace_id=self.workspace.pk, pk=contact.pk)
         response = Response(self._render([row])[0], status=status_code)
         response["ETag"] = etag(row)
         return response
@@ -184,7 +184,8 @@ class ContactViewSet(WorkspaceViewSet):
 
     # -- one contact ------------------------------------------------------
     def retrieve(self, request, pk=None):
-        row = selectors.contact_row(self.get_queryset(), pk)
+        visible = None if selectors.is_admin(self.membership_role) else self.get_queryset()
+        row = selectors.contact_row(workspace_id=self.workspace.pk, pk=pk, visible=visible)
         if row is None:
             raise exceptions.NotFound()
         response = Response(self._render([row])[0])

@@ -37,9 +37,9 @@ def build(api_client, member, dropdown_field):
     return make
 
 
-# auth, count, page (with tags, sub-owner ids, owner), sub-owners' details,
-# persons of the organizations, custom field definitions
-LIST_QUERIES = 6
+# auth, count, page ids, page rows (with tags, sub-owner ids, owner),
+# sub-owners' details, persons of the organizations, custom field definitions
+LIST_QUERIES = 7
 
 
 @pytest.mark.parametrize("n", [1, 50])
