@@ -316,7 +316,7 @@ class Seeder:
         def worker():
             try:
                 with connections["default"].cursor() as cur:
-                    cur.execute("SET maintenance_work_mem = '512MB'")
+                    cur.execute("SET maintenance_work_mem = '1GB'")
                     cur.execute("SET max_parallel_maintenance_workers = 0")
                     while True:
                         try:
@@ -804,7 +804,12 @@ class Bench:
         self.retrieve_case()
         self.multi_get_case()
         self.throughput()
-        if ONLY is not None and not any(ONLY.search(n) for n in ("bulk update", "upsert", "stage+tags_add")):
+        write_names = (
+            "bulk update 10,000 random ids (label_id)", "bulk update 10,000 consecutive ids (label_id)",
+            "bulk update 10,000 random ids (stage+tags_add)", "upsert, existing contact (PUT /upsert)",
+            "upsert, new contact (PUT /upsert)",
+        )
+        if not any(wanted(name) for name in write_names):
             return self._after_cases()
         self.write_pool = self.id_pool[: min(10_000, len(self.id_pool)) * 2]
         start = self.state["n"] // 4
