@@ -3,7 +3,9 @@
 The suite itself runs on PostgreSQL, so this test runs the quickstart's
 steps in subprocesses with the embedded defaults: every migration of every
 app applies on SQLite, `bootstrap --json` issues a token, and with it every
-parameterless GET endpoint of the schema answers without a server error.
+parameterless GET endpoint of the schema, and the first writes a user tries
+(a tag, a contact with tags, bulk update, upsert), answer without a server
+error.
 """
 import json
 import os
@@ -22,7 +24,23 @@ schema = SchemaGenerator().get_schema(request=None, public=True)
 client = Client(HTTP_X_ACCESS_TOKEN=os.environ["SMOKE_TOKEN"])
 paths = ["/healthz", "/v1/schema/", "/v1/docs/", "/v1/redoc/"]
 paths += sorted(p for p, ops in schema["paths"].items() if "get" in ops and "{" not in p)
-print(json.dumps({p: client.get(p).status_code for p in paths}))
+statuses = {p: client.get(p).status_code for p in paths}
+
+# The everyday writes a quickstart user tries first (PostgreSQL-only SQL would 500 here).
+def call(method, path, body):
+    response = getattr(client, method)(path, body, content_type="application/json")
+    statuses[f"{method.upper()} {path}"] = response.status_code
+    return response.json() if response.status_code < 300 else {}
+
+call("post", "/v1/crm/tags", {"tag": "vip", "type": "client"})
+contact = call("post", "/v1/crm/contacts", {"name": "Ann", "type": "person", "phone": "+14155550100",
+                                            "email": "ann@example.com", "tags": ["vip"]})
+if contact:
+    statuses["GET contact"] = client.get(f"/v1/crm/contacts/{contact['id']}").status_code
+    statuses["GET contacts?search"] = client.get("/v1/crm/contacts", {"search": "ann"}).status_code
+    call("patch", "/v1/crm/contacts", {"ids": [contact["id"]], "visibility_type": "public"})
+call("put", "/v1/crm/contacts/upsert", {"external_client_id": "ext-1", "name": "Bob", "type": "person"})
+print(json.dumps(statuses))
 """
 
 
@@ -48,6 +66,7 @@ def test_quickstart_steps_work_on_sqlite(tmp_path):
     assert smoke.returncode == 0, smoke.stderr[-3000:]
     statuses = json.loads(smoke.stdout.strip().splitlines()[-1])
     assert statuses["/v1/crm/me"] == 200 and statuses["/v1/crm/tokens"] == 200
+    assert statuses["POST /v1/crm/contacts"] == 201 and statuses["GET contact"] == 200, statuses
     assert statuses["/healthz"] == 200 and statuses["/v1/docs/"] == 200
     broken = {path: status for path, status in statuses.items() if status >= 500}
     assert not broken, f"server errors on SQLite: {broken}\n{smoke.stderr[-3000:]}"
