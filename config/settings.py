@@ -180,6 +180,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "processed_folder": str(_BROKER_DIR / "processed"),
+        # kombu otherwise writes its broadcast exchange to ./control
+        "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
@@ -192,7 +194,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
     # Embedded mode works from any entry point (manage.py, celery), not only the quickstart.
-    for _folder in ("queue", "processed", "results"):
+    for _folder in ("queue", "processed", "results", "control"):
         (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 # Results are off unless asked for; the embedded quickstart keeps them as
 # files so `ping.delay().get()` can prove its worker runs tasks.
