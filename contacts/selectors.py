@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
 from crm.models import Membership, Workspace
@@ -23,6 +23,29 @@ SEARCH_EXPRESSION = (
     'lower("contacts_contact"."name") || \' \' || lower("contacts_contact"."surname") || \' \' || '
     '"contacts_contact"."email" || \' \' || "contacts_contact"."phone" || \' \' || lower("contacts_contact"."code")'
 )
+
+
+class AnyOf(Func):
+    """`column = ANY(%s)` with the ids as one array parameter on PostgreSQL
+    (IN (...) elsewhere): a 10,000-id filter stays a short, cheaply parsed
+    statement instead of 10,000 literals."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, ids: Sequence[int]):
+        super().__init__(F(column))
+        self.ids = list(ids)
+
+    def as_sql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        if not self.ids:
+            return "1 = 0", []
+        placeholders = ", ".join(["%s"] * len(self.ids))
+        return f"{column} IN ({placeholders})", [*params, *self.ids]
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"{column} = ANY(%s::bigint[])", [*params, self.ids]
 
 
 def is_admin(role) -> bool:
@@ -55,7 +78,7 @@ def contacts_queryset(*, workspace: Workspace, user, role) -> QuerySet:
 
 def contact_access(*, workspace: Workspace, user, role, ids: Sequence[int]) -> dict[int, bool]:
     """{id: editable} for the ids the caller can see, in one query."""
-    queryset = contacts_queryset(workspace=workspace, user=user, role=role).filter(pk__in=list(ids))
+    queryset = contacts_queryset(workspace=workspace, user=user, role=role).filter(AnyOf("id", ids))
     if is_admin(role):
         return {pk: True for pk in queryset.values_list("pk", flat=True)}
     rows = queryset.annotate(_editable=editable_annotation(user=user, role=role)).values_list("pk", "_editable")
@@ -180,7 +203,7 @@ def rows_by_ids(*, workspace_id: int, ids: Sequence[int]) -> list:
 
 def contacts_by_ids(*, workspace: Workspace, user, role, ids: Sequence[int]) -> list:
     """The visible contacts of `ids` in the order asked (unknown ids are left out)."""
-    visible = contacts_queryset(workspace=workspace, user=user, role=role).filter(pk__in=list(ids))
+    visible = contacts_queryset(workspace=workspace, user=user, role=role).filter(AnyOf("id", ids))
     allowed = set(visible.values_list("pk", flat=True)) if not is_admin(role) else None
     wanted = [i for i in ids if allowed is None or i in allowed]
     return rows_by_ids(workspace_id=workspace.pk, ids=wanted)
@@ -220,7 +243,7 @@ def page_relations(*, workspace: Workspace, contacts: Sequence[Contact], need: I
     ids = [c.id for c in contacts]
     arrays = connection.vendor == "postgresql"  # tags and sub-owner ids came with the rows
     if "tags" in need and not arrays:
-        rows = ContactTag.objects.filter(contact_id__in=ids).order_by(*TAG_ORDER).values_list("contact_id", "tag__tag")
+        rows = ContactTag.objects.filter(AnyOf("contact_id", ids)).order_by(*TAG_ORDER).values_list("contact_id", "tag__tag")
         for contact_id, tag in rows:
             relations.tags[contact_id].append(tag)
     if "sub_owners" in need or "users" in need:

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, ProtectedError
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -25,6 +25,7 @@ from crm.errors import Conflict, DomainError, ObjectsNotFound, PreconditionFaile
 from crm.models import Membership, Workspace
 
 from .models import Contact, ContactTag, CustomFieldDefinition
+from .selectors import AnyOf
 from .validators import normalize_email, normalize_phone
 
 SYSTEM = "SYSTEM"
@@ -106,14 +107,13 @@ def _ids(field: str, value) -> list[int]:
         value = [part for part in value.split(",") if part.strip()]
     if not isinstance(value, (list, tuple)):
         raise field_error(field, "Expected a list of ids.", code="not_a_list")
-    result = []
+    result = {}
     for item in value:
         number = _id(field, item.strip() if isinstance(item, str) else item)
         if number is None:
             raise field_error(field, "Expected a list of ids.")
-        if number not in result:
-            result.append(number)
-    return result
+        result[number] = None
+    return list(result)
 
 
 def _strings(field: str, value) -> list[str]:
@@ -633,22 +633,37 @@ def contact_bulk_update(
     if not values and not add and not remove:
         raise DomainError("Nothing to update: give at least one field besides ids.", code="invalid")
 
-    Contact.objects.filter(workspace=workspace, pk__in=ids).update(
+    Contact.objects.filter(AnyOf("id", ids), workspace=workspace).update(
         **values, version=F("version") + 1, updated_at=timezone.now(), updated_by=user
     )
     if add:
         tags = _tags(workspace, user, add, field="tags_add")
-        ContactTag.objects.bulk_create(
-            [ContactTag(contact_id=cid, tag=tag) for cid in ids for tag in tags], ignore_conflicts=True
-        )
+        _link_tags(ids, [tag.pk for tag in tags])
     if remove:
         from tags.models import Tag
 
         tag_ids = Tag.objects.annotate(tag_lower=Lower("tag")).filter(
             workspace=workspace, type__in=[Tag.Type.CLIENT, Tag.Type.COMMON], tag_lower__in=[v.lower() for v in remove]
         ).values("id")
-        ContactTag.objects.filter(contact_id__in=ids, tag_id__in=tag_ids).delete()
+        ContactTag.objects.filter(AnyOf("contact_id", ids), tag_id__in=tag_ids).delete()
     return len(ids)
+
+
+def _link_tags(contact_ids: list[int], tag_ids: list[int]) -> None:
+    """Every contact x every tag, existing links kept: one statement."""
+    if connection.vendor == "postgresql":
+        table = ContactTag._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (contact_id, tag_id) "
+                "SELECT c, t FROM unnest(%s::bigint[]) AS c CROSS JOIN unnest(%s::bigint[]) AS t "
+                "ON CONFLICT DO NOTHING",
+                [contact_ids, tag_ids],
+            )
+        return
+    ContactTag.objects.bulk_create(
+        [ContactTag(contact_id=c, tag_id=t) for c in contact_ids for t in tag_ids], ignore_conflicts=True
+    )
 
 
 # -- custom field definitions ------------------------------------------------
