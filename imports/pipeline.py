@@ -94,11 +94,14 @@ class References:
                 if tag.lower() not in self.tags:
                     wanted.setdefault(tag.lower(), tag)
         if wanted:
-            resolved = tags_resolve(workspace=self.workspace, values=list(wanted.values()), user=self.user)
-            for tag in resolved:
-                self.tags[tag.tag.lower()] = tag.pk
-            for lowered in wanted:  # a value resolved under another spelling
-                self.tags.setdefault(lowered, next(t.pk for t in resolved if t.tag.lower() == lowered))
+            for tag in tags_resolve(workspace=self.workspace, values=list(wanted.values()), user=self.user):
+                self.tags.setdefault(tag.tag.lower(), tag.pk)
+            for lowered, value in wanted.items():
+                if lowered not in self.tags:
+                    # Rare: the database's lower() merged it with another value
+                    # (it differs from Python's for a few letters).
+                    (tag,) = tags_resolve(workspace=self.workspace, values=[value], user=self.user)
+                    self.tags[lowered] = tag.pk
         return [[self.tags[t.lower()] for t in v["tags"]] if v.get("tags") else None for _, v in rows]
 
 
@@ -171,7 +174,7 @@ def iter_chunks(stream: CsvStream, plan: ColumnPlan, references: References, *, 
         for batch, results in _validated(_batches(records, chunk_rows()), plan, region, pool):
             chunk = Chunk()
             valid = []
-            for row, cells, values, issues in results:
+            for (row, cells), (values, issues) in zip(batch, results):
                 if ext_index is not None and len(cells) == len(plan.header):
                     ext = cells[ext_index].strip()
                     if ext:

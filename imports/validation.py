@@ -146,8 +146,10 @@ _CHECKS = {
 
 def validate_rows(records, plan: ColumnPlan, region: str):
     """Checks each (row, cells) on its own (no database): returns
-    [(row, cells, values | None, issues)]. `values` holds the non-empty cells
-    normalized, by field; references (label, stage, owner_email) stay names."""
+    [(values | None, issues)] aligned with `records` (only that crosses the
+    process boundary when validation runs in worker processes). `values`
+    holds the non-empty cells normalized, by field; references (label,
+    stage, owner_email) stay names."""
     width = len(plan.header)
     columns = sorted(plan.columns.items())
     header = plan.header
@@ -159,7 +161,7 @@ def validate_rows(records, plan: ColumnPlan, region: str):
                 row, None, "field_count",
                 f"The row has {len(cells)} fields; the header has {width}.",
             )
-            out.append((row, cells, None, [issue]))
+            out.append((None, [issue]))
             continue
         values = {}
         issues = []
@@ -187,7 +189,7 @@ def validate_rows(records, plan: ColumnPlan, region: str):
                 issues.append(Issue(row, header[index], code, message))
                 continue
             values[name] = value
-        out.append((row, cells, values if not issues else None, issues))
+        out.append((values if not issues else None, issues))
     return out
 
 

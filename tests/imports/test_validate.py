@@ -173,3 +173,17 @@ def test_quoted_newlines_and_delimiters_count_as_one_spreadsheet_row(api_client)
 def test_unknown_file_is_404(api_client):
     response = api_client.post("/v1/crm/imports/validate", {"file_name": "0" * 32 + ".csv"}, format="json")
     assert response.status_code == 404
+
+
+def test_validation_in_worker_processes_matches_serial(api_client, settings):
+    content = "externalClientId,name,email,phone\n" + "".join(
+        f"e{i % 40},N{i},{'bad' if i % 7 == 0 else f'n{i}@example.com'},{'+1415555' + str(2600 + i) if i % 5 else '12'}\n"
+        for i in range(60)
+    )
+    file_name = upload(api_client, content)
+    serial = validate(api_client, file_name)
+    settings.IMPORT_PARALLEL_MIN_BYTES = 0
+    settings.IMPORT_VALIDATE_PROCESSES = 2
+    parallel = validate(api_client, file_name)
+    assert parallel == serial
+    assert serial["invalid_rows"] > 20 and {e["code"] for e in serial["errors"]} == {"invalid", "duplicate"}
