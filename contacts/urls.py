@@ -18,7 +18,12 @@ urlpatterns = [
         contacts({"get": "list", "post": "create", "patch": "bulk_update"}),
         name="contact-list",
     ),
-    path("contacts/multiple", contacts({"post": "multiple"}), name="contact-multiple"),
+    # A bare array: no pagination or filters (also for the OpenAPI schema).
+    path(
+        "contacts/multiple",
+        contacts({"post": "multiple"}, pagination_class=None, filter_backends=[]),
+        name="contact-multiple",
+    ),
     path("contacts/upsert", contacts({"put": "upsert"}), name="contact-upsert"),
     path(
         "contacts/<int:pk>",
