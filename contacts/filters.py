@@ -205,6 +205,7 @@ class ContactFilter(django_filters.FilterSet):
     stage_id = IntFilter(field_name="stage_id")
     label_id = IntFilter(field_name="label_id")
     owner_id = IntFilter(field_name="owner_id")
+    organization_id = IntFilter(field_name="organization_id", help_text="Persons of this organization.")
     is_deleted = BooleanFilter(method="filter_is_deleted", help_text="true: archived contacts only. Default: active only.")
     from__id = IntFilter(field_name="id", lookup_expr="gt", help_text="Ids greater than this.")
     to__id = IntFilter(field_name="id", lookup_expr="lt", help_text="Ids less than this.")

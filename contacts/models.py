@@ -64,7 +64,7 @@ class Contact(WorkspaceScopedModel):
     visibility_type = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
     visibility_ids = models.JSONField(default=list, blank=True)
     organization = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="persons"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="persons", db_index=False
     )
     custom_fields = models.JSONField(default=dict, blank=True, help_text="{custom field code: value}")
     integration_meta = models.JSONField(default=dict, blank=True)
@@ -103,6 +103,7 @@ class Contact(WorkspaceScopedModel):
             models.Index(fields=["label", "id"], name="contact_label_idx"),
             models.Index(fields=["stage", "id"], name="contact_stage_idx"),
             models.Index(fields=["owner", "id"], name="contact_owner_idx"),
+            models.Index(fields=["organization", "id"], name="contact_organization_idx"),
             models.Index(
                 fields=["workspace", "id"], name="contact_archived_idx", condition=models.Q(deleted_at__isnull=False)
             ),

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import RawSQL, Window
+from django.db.models.functions import RowNumber
 
 from crm.models import Membership, Workspace
 
@@ -231,6 +232,7 @@ class PageRelations:
 
 
 PERSON_FIELDS = ("id", "name", "surname", "email", "phone")
+PERSONS_SHOWN = 100
 
 
 def page_relations(*, workspace: Workspace, contacts: Sequence[Contact], need: Iterable[str]) -> PageRelations:
@@ -275,8 +277,12 @@ def page_relations(*, workspace: Workspace, contacts: Sequence[Contact], need: I
     if "persons" in need:
         organization_ids = [c.id for c in contacts if c.type == Contact.Type.ORGANIZATION]
         if organization_ids:
+            # At most PERSONS_SHOWN per organization: a page stays bounded
+            # whatever an organization's size (GET /contacts?... lists them all).
             rows = (
                 Contact.objects.filter(organization_id__in=organization_ids, deleted_at__isnull=True)
+                .annotate(position=Window(RowNumber(), partition_by=[F("organization_id")], order_by=F("id").asc()))
+                .filter(position__lte=PERSONS_SHOWN)
                 .order_by("id")
                 .values("organization_id", *PERSON_FIELDS)
             )

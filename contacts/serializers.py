@@ -91,7 +91,9 @@ class ContactSerializer(serializers.Serializer):
     visibility_ids = serializers.ListField(child=serializers.IntegerField())
     organization_id = serializers.IntegerField(allow_null=True)
     organization = ContactBriefSerializer(allow_null=True)
-    persons = ContactBriefSerializer(many=True, help_text="The persons of an organization.")
+    persons = ContactBriefSerializer(
+        many=True, help_text="An organization's active persons, the first 100 by id (GET /contacts?organization_id= lists all)."
+    )
     custom_field = CustomFieldValueSerializer(many=True)
     c_field = serializers.DictField(child=serializers.JSONField(), help_text="{shortName: value} of every definition.")
     integration_meta = serializers.DictField()

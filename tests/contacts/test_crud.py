@@ -270,6 +270,16 @@ def test_organization_persons(api_client, make_contact):
     assert response.status_code == 400  # a person is not an organization
 
 
+def test_persons_shown_are_capped(api_client, make_contact, monkeypatch):
+    from contacts import selectors
+
+    monkeypatch.setattr(selectors, "PERSONS_SHOWN", 2)
+    org = make_contact(name="Big", type="organization", person_names=["a", "b", "c"])
+    persons = api_client.get(f"{URL}/{org.id}").json()["persons"]
+    assert [p["name"] for p in persons] == ["a", "b"]
+    assert len(api_client.get(f"{URL}?organization_id={org.id}").json()["data"]) == 3
+
+
 def test_versions_and_stamps(api_client, member_client, make_contact):
     contact = make_contact(name="A")
     r1 = member_client.patch(f"{URL}/{contact.id}", {"name": "B"}, format="json").json()

@@ -100,6 +100,7 @@ def test_relation_filters(api_client, people, stage, member):
     assert ids(api_client.get(f"{URL}?label_id={label_id + 1000}")) == []
     tag = Tag.objects.get(workspace=api_client.workspace, tag="vip")
     assert ids(api_client.get(f"{URL}?tags={tag.id}")) == [p["ann"].id]
+    assert ids(api_client.get(f"{URL}?organization_id={p['org'].id}")) == [p["ann"].id]
 
 
 def test_date_filters(api_client, people):
