@@ -2,7 +2,8 @@
 parameters, all combinable. A malformed value or an unknown sort field is a
 400 naming the parameter. Every filter and sort is served by an index (see
 Contact.Meta.indexes)."""
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
+from datetime import timezone as dt_timezone
 
 import django_filters
 from django import forms
@@ -73,7 +74,7 @@ class InstantField(forms.Field):
             return None
         if value.lstrip("-").isdigit():
             try:
-                return datetime.fromtimestamp(int(value) / 1000, tz=dt_timezone.utc)
+                return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
             except (OverflowError, OSError, ValueError):
                 raise forms.ValidationError("Epoch milliseconds out of range.", code="invalid")
         try:
@@ -85,7 +86,7 @@ class InstantField(forms.Field):
             parsed = None
         if parsed is None:
             raise forms.ValidationError("Expected an ISO 8601 date-time or epoch milliseconds.", code="invalid")
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 MAX_ID = 2**63 - 1

@@ -54,7 +54,7 @@ class CustomFieldValueSerializer(serializers.Serializer):
     label = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     value = serializers.JSONField(required=False, allow_null=True, help_text='"" or null clears the value.')
     module = serializers.CharField(required=False, allow_blank=True, allow_null=True)
-    shortName = serializers.CharField(required=False, allow_blank=True, allow_null=True)  # noqa: N815 (seed name)
+    shortName = serializers.CharField(required=False, allow_blank=True, allow_null=True)
 
 
 class ContactSerializer(serializers.Serializer):
@@ -359,7 +359,7 @@ class ContactMultipleSerializer(serializers.Serializer):
 # -- custom field definitions ----------------------------------------------
 class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
     label = StrictCharField(max_length=100)
-    shortName = StrictCharField(source="short_name", max_length=100, required=False, allow_blank=True)  # noqa: N815
+    shortName = StrictCharField(source="short_name", max_length=100, required=False, allow_blank=True)
     # A plain string in the schema (the values are in help_text): a second
     # "type" enum would need a shared ENUM_NAME_OVERRIDES entry.
     type = StrictCharField(

@@ -588,7 +588,7 @@ def contact_bulk_update(
         raise field_error("ids", f"At most {BULK_UPDATE_MAX} ids.", code="max_length")
     unknown = set(changes) - set(BULK_FIELDS)
     if unknown:
-        raise field_error(sorted(unknown)[0], "This field cannot be bulk updated.", code="invalid")
+        raise field_error(min(unknown), "This field cannot be bulk updated.", code="invalid")
 
     rows = selectors.contact_access(workspace=workspace, user=user, role=role, ids=ids)
     missing = [i for i in ids if i not in rows]

@@ -4,7 +4,12 @@ Single-object responses carry an `ETag` ("<id>-<version>"); PATCH, PUT,
 DELETE and restore honour `If-Match` and answer 412 when it is stale.
 """
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import exceptions, mixins, status
 from rest_framework.response import Response
 

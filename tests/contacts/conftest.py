@@ -4,6 +4,7 @@ import pytest
 from contacts import services
 from crm.models import Membership
 from tags.models import Tag
+from tests.crm.test_admin import admin_site_client  # noqa: F401  (a fixture, for test_admin)
 
 
 @pytest.fixture

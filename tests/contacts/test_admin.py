@@ -4,7 +4,6 @@ import pytest
 from contacts import services
 from contacts.models import Contact, CustomFieldDefinition
 from labels.models import ContactLabel
-from tests.crm.test_admin import admin_site_client  # noqa: F401  (a fixture)
 from tests.factories import UserFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
