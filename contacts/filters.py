@@ -3,7 +3,6 @@ parameters, all combinable. A malformed value or an unknown sort field is a
 400 naming the parameter. Every filter and sort is served by an index (see
 Contact.Meta.indexes)."""
 from datetime import UTC, datetime
-from datetime import timezone as dt_timezone
 
 import django_filters
 from django import forms
