@@ -17,7 +17,7 @@ def test_upsert_creates_updates_and_stamps(workspace, admin_user, django_assert_
         *({"name": f"N{i}", "external_client_id": f"n{i}"} for i in range(3)),
         {"name": "NoId"},
     ]
-    with django_assert_max_num_queries(8):  # constant whatever the number of rows
+    with django_assert_max_num_queries(10):  # constant whatever the number of rows
         result = contacts_bulk_upsert(
             workspace=workspace, user=admin_user, rows=rows, tags=[[vip.pk], None, [vip.pk], None, [vip.pk]],
             defaults={"label_id": default_label.pk, "owner_id": admin_user.pk}, fields=["name", "city"],
