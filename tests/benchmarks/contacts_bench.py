@@ -1141,6 +1141,10 @@ def report(bench, state, reused, args):
         "server-side ms through APIClient in-process (token auth, middleware, rendering); q = SQL queries per "
         f"call; load average at the end {load} ({BENCH_STATE.get('load_start', '?')} at the start)"
     )
+    out.append(
+        "matched = the list's totalRecords (~: the API's estimate beyond its count cap); bulk update cases "
+        f"repeat {max(5, args.repeat // 3)} times"
+    )
     out.append("")
     header = f"{'case':<48} {'HTTP':>4} {'q':>3} {'matched':>9} {'p50 ms':>8} {'p95 ms':>8}  {'target':<11} result"
     out.append(header)
