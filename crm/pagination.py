@@ -63,15 +63,26 @@ class PagePagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
         params = request.query_params
         self.limit = parse_bounded_int(params, self.limit_query_params, DEFAULT_LIMIT, 1, MAX_LIMIT)
+        keys = self.keys_queryset(queryset)
         if self.cursor_query_param in params:
-            return self._paginate_cursor(queryset, params.get(self.cursor_query_param))
-        self.cursor_mode = False
-        self.page = parse_bounded_int(params, (self.page_query_param,), 1, 1, 10_000_000)
-        self.total, self.total_is_estimate = self._count(queryset)
-        offset = (self.page - 1) * self.limit
-        rows = list(queryset[offset : offset + self.limit + 1])
-        self.has_next = len(rows) > self.limit
-        return rows[: self.limit]
+            rows = self._paginate_cursor(keys, params.get(self.cursor_query_param))
+        else:
+            self.cursor_mode = False
+            self.page = parse_bounded_int(params, (self.page_query_param,), 1, 1, 10_000_000)
+            self.total, self.total_is_estimate = self._count(queryset)
+            offset = (self.page - 1) * self.limit
+            rows = list(keys[offset : offset + self.limit + 1])
+            self.has_next = len(rows) > self.limit
+            rows = rows[: self.limit]
+        return self.load_page(rows, view)
+
+    # Hooks for large tables: page over a light queryset (ids and sort keys,
+    # often an index-only scan), then load the page's full rows in one query.
+    def keys_queryset(self, queryset):
+        return queryset
+
+    def load_page(self, rows, view):
+        return rows
 
     def get_paginated_response(self, data):
         return Response({"data": data, "paginationInfo": self.get_pagination_info()})

@@ -1,0 +1,33 @@
+"""Contact lists page over ids then load rows; counts are exact up to the cap."""
+from contacts.pagination import ContactPagination
+
+
+def test_total_is_exact_below_the_cap(api_client, make_contact):
+    for i in range(5):
+        make_contact(name=f"c{i}")
+    info = api_client.get("/v1/crm/contacts?limit=2&page=2").json()["paginationInfo"]
+    assert info["totalRecords"] == 5 and info["totalRecordsIsEstimate"] is False
+    assert info["totalPages"] == 3 and info["hasNextPage"] is True
+
+
+def test_total_beyond_the_cap_is_flagged_estimate(api_client, make_contact, monkeypatch):
+    monkeypatch.setattr(ContactPagination, "count_cap", 3)
+    for i in range(6):
+        make_contact(name=f"c{i}")
+    body = api_client.get("/v1/crm/contacts?limit=2").json()
+    assert body["paginationInfo"]["totalRecordsIsEstimate"] is True
+    assert body["paginationInfo"]["totalRecords"] >= 4
+    assert len(body["data"]) == 2 and body["data"][0]["name"] == "c5"  # rows are loaded, newest first
+
+
+def test_cursor_pages_load_full_rows(api_client, make_contact):
+    made = [make_contact(name=f"c{i}").pk for i in range(5)]
+    seen, cursor = [], ""
+    while True:
+        body = api_client.get(f"/v1/crm/contacts?limit=2&cursor={cursor}").json()
+        assert all("name" in row and "label" in row for row in body["data"])
+        seen += [row["id"] for row in body["data"]]
+        cursor = body["paginationInfo"]["nextCursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(made, reverse=True)
