@@ -14,7 +14,11 @@ class ContactPagination(PagePagination):
     count_cap = 1_000
 
     def keys_queryset(self, queryset):
-        return queryset.values_list("id", *queryset.query.annotation_select, named=True)
+        # The cursor is built from the sort keys, so they must be in each key row.
+        sort_fields = [key.lstrip("-") for key in queryset.query.order_by if isinstance(key, str)]
+        names = dict.fromkeys(["id", *sort_fields, *queryset.query.annotation_select])
+        names.pop("pk", None)
+        return queryset.values_list(*names, named=True)
 
     def load_page(self, rows, view):
         return rows_by_ids(workspace_id=view.workspace.pk, ids=[row.id for row in rows])
