@@ -205,6 +205,8 @@ class ContactFilter(django_filters.FilterSet):
     stage_id = IntFilter(field_name="stage_id")
     label_id = IntFilter(field_name="label_id")
     owner_id = IntFilter(field_name="owner_id")
+    # the reverse of messaging's Conversation.contact: one join on a unique id, so no duplicates
+    conversation_id = IntFilter(field_name="conversations__id", help_text="Contacts that have this conversation.")
     organization_id = IntFilter(field_name="organization_id", help_text="Persons of this organization.")
     is_deleted = BooleanFilter(method="filter_is_deleted", help_text="true: archived contacts only. Default: active only.")
     from__id = IntFilter(field_name="id", lookup_expr="gt", help_text="Ids greater than this.")
