@@ -11,8 +11,10 @@ updated_at/updated_by are stamped. Any other row creates a contact from
 `defaults` (default label, owner) plus its values, stamped created/updated
 and version 1. A non-empty tag list replaces the contact's tags.
 
-PostgreSQL: COPY into a temporary staging table, then one
-INSERT ... SELECT ... ON CONFLICT (workspace_id, external_client_id) DO UPDATE
+PostgreSQL: COPY into a temporary staging table, one
+INSERT ... SELECT ... ON CONFLICT (workspace_id, external_client_id) DO NOTHING,
+then for the rows that conflicted only: a locked lookup of the existing
+contacts and INSERT ... ON CONFLICT DO UPDATE
 (about 31,000 upserted rows/s measured here; the ORM's bulk_create manages
 3,000-8,000). SQLite (the quickstart) has no COPY: multi-row
 INSERT ... VALUES ... ON CONFLICT DO UPDATE in batches.
@@ -77,30 +79,40 @@ def contacts_bulk_upsert(
     now = timezone.now()
     user_id = getattr(user, "pk", None)
 
-    # Existing contacts of the chunk's external ids, locked, with the current
-    # values of the import's columns (an empty cell keeps them).
-    external_ids = [r["external_client_id"] for r in rows if r.get("external_client_id")]
-    existing = writer.existing(workspace.pk, external_ids, fields) if external_ids else {}
-
     template = _new_row_template()
     template.update(workspace_id=workspace.pk, created_at=now, updated_at=now, created_by_id=user_id,
                     updated_by_id=user_id, version=1)
     template.update(defaults or {})
-    new_count = sum(1 for r in rows if r.get("external_client_id") not in existing)
-    new_ids = iter(writer.allocate_ids(new_count))
     full_rows = []
-    for values in rows:
-        current = existing.get(values.get("external_client_id"))
+    for values, pk in zip(rows, writer.allocate_ids(len(rows))):
         row = dict(template)
-        if current is None:
-            row["id"] = next(new_ids)
-        else:
-            row.update(current)
+        row["id"] = pk
         row.update(values)
         full_rows.append(row)
 
-    returned = writer.upsert(full_rows, fields)  # {external id: id} of rows that conflicted or carry one
-    result = BulkResult(created=new_count, updated=len(rows) - new_count)
+    # Most rows of an import are new: insert them all first, skipping
+    # conflicts, and look up (locked) only the external ids that conflicted.
+    # The lookup for every row cost more than the writes (24 s of 49 s for
+    # 100,000 new rows); an update's unused id is a gap in the sequence.
+    inserted = writer.insert_new(full_rows)
+    pending = [i for i, row in enumerate(full_rows) if row["id"] not in inserted]
+    existing, returned = {}, {}
+    if pending:
+        # Existing contacts of those external ids, with the current values of
+        # the import's columns (an empty cell keeps them).
+        external_ids = [rows[i]["external_client_id"] for i in pending if rows[i].get("external_client_id")]
+        existing = writer.existing(workspace.pk, external_ids, fields) if external_ids else {}
+        for i in pending:
+            current = existing.get(rows[i].get("external_client_id"))
+            if current is not None:
+                row = dict(template)
+                row.update(current)
+                row.update(rows[i])
+                full_rows[i] = row
+        # {external id: id} of rows that conflicted or carry one
+        returned = writer.upsert([full_rows[i] for i in pending], fields)
+    updated = sum(1 for i in pending if rows[i].get("external_client_id") in existing)
+    result = BulkResult(created=len(rows) - updated, updated=updated)
 
     if tags is not None:
         pairs, replace = [], []
@@ -141,18 +153,30 @@ class _PostgresWriter:
             )
             return [r[0] for r in cursor.fetchall()]
 
+    def _stage(self, cursor, rows) -> None:
+        # ON COMMIT DELETE ROWS: the staging table empties itself with each chunk's commit.
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS import_contact_stage "
+            f"(LIKE {_TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        cursor.execute("TRUNCATE import_contact_stage")
+        with cursor.cursor.copy(f"COPY import_contact_stage ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in COLUMNS])
+
+    def insert_new(self, rows) -> set[int]:
+        """Inserts the rows whose external id is not taken; returns their ids."""
+        with connection.cursor() as cursor:
+            self._stage(cursor, rows)
+            cursor.execute(
+                f"INSERT INTO {_TABLE} ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM import_contact_stage "
+                "ON CONFLICT (workspace_id, external_client_id) DO NOTHING RETURNING id"
+            )
+            return {r[0] for r in cursor.fetchall()}
+
     def upsert(self, rows, fields) -> dict[str, int]:
         with connection.cursor() as cursor:
-            # ON COMMIT DELETE ROWS: the staging table empties itself with each chunk's commit.
-            cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS import_contact_stage "
-                f"(LIKE {_TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-            )
-            cursor.execute("TRUNCATE import_contact_stage")
-            raw = cursor.cursor
-            with raw.copy(f"COPY import_contact_stage ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([row[c] for c in COLUMNS])
+            self._stage(cursor, rows)
             cursor.execute(_upsert_sql("SELECT {cols} FROM import_contact_stage".format(cols=", ".join(COLUMNS)), fields))
             return {ext: pk for pk, ext in cursor.fetchall() if ext is not None}
 
@@ -181,6 +205,9 @@ def _upsert_sql(source: str, fields) -> str:
 
 class _SqliteWriter(_PostgresWriter):
     BATCH = 500  # 30-odd columns per row stays under SQLite's bound-parameter limit
+
+    def insert_new(self, rows) -> set[int]:
+        return set()  # the quickstart's database: every row goes through upsert()
 
     def existing(self, workspace_id, external_ids, fields) -> dict[str, dict]:
         columns = ["id", *(f for f in fields if f != "external_client_id")]
