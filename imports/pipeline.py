@@ -59,6 +59,28 @@ class References:
         )
         self.tags: dict[str, int] = {}
         self.headers = {name: plan.header_of(name) for name in REFERENCE_FIELDS}
+        self.reference_columns = {f: i for i, f in plan.columns.items() if f in REFERENCE_FIELDS}
+        self.width = len(plan.header)
+
+    def check_invalid(self, invalid: list[tuple[int, list, list[Issue]]]) -> list[tuple[int, list, list[Issue]]]:
+        """Adds unknown-reference issues to rows that already failed other
+        checks, so a row reports every error it has, not only the first kind."""
+        probes = []
+        for row, cells, _ in invalid:
+            if len(cells) != self.width:
+                continue  # ragged: the cells do not line up with the header
+            names = {
+                name: cells[index].strip()
+                for name, index in self.reference_columns.items()
+                if index < len(cells) and cells[index].strip()
+            }
+            if names:
+                probes.append((row, names))
+        if not probes:
+            return invalid
+        _, bad = self.check(probes)
+        extra = dict(bad)
+        return [(row, cells, [*issues, *extra.get(row, ())]) for row, cells, issues in invalid]
 
     def check(self, chunk_rows: list[tuple[int, dict]]) -> tuple[list, list[tuple[int, list[Issue]]]]:
         """Resolves the references of valid rows: returns (still valid rows
@@ -189,6 +211,7 @@ def iter_chunks(stream: CsvStream, plan: ColumnPlan, references: References, *, 
                     valid.append((row, values))
             ok, bad = references.check(valid)
             chunk.valid = ok
+            chunk.invalid = references.check_invalid(chunk.invalid)
             if bad:
                 cells_by_row = {row: cells for row, cells in batch}
                 chunk.invalid.extend((row, cells_by_row[row], issues) for row, issues in bad)

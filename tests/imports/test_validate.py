@@ -66,6 +66,16 @@ def test_references_label_stage_owner(api_client, workspace):
     ]
 
 
+def test_a_row_reports_every_error_kind(api_client):
+    """A bad phone does not hide an unknown label on the same row."""
+    content = "name,phone,label\nAnn,123,Nope\nBob,,Nope\nCy,123,Hot lead\n"
+    result = validate(api_client, upload(api_client, content))
+    assert result["invalid_rows"] == 3
+    assert errors_of(result) == [
+        (2, "phone", "invalid"), (2, "label", "does_not_exist"), (3, "label", "does_not_exist"), (4, "phone", "invalid"),
+    ]
+
+
 def test_tags_split_and_length(api_client):
     content = f"name,tags\nAnn,vip; new|vip\nBob,ok;{'t' * 101}\n"
     result = validate(api_client, upload(api_client, content))
