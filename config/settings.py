@@ -79,6 +79,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 if IS_POSTGRES:
+    # Server-side parameter binding lets psycopg prepare a statement the
+    # fifth time a connection runs it, so the hot queries (token lookup,
+    # contact rows, pages) skip PostgreSQL's planning. Not compatible with a
+    # transaction-pooling PgBouncer: DB_PREPARED_STATEMENTS=false turns it off.
+    if env.bool("DB_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
     DATABASES["default"]["TEST"] = {
         "NAME": env("TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}")
     }
@@ -126,7 +132,7 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["crm.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.IsWorkspaceMember"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["crm.renderers.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "crm.pagination.PagePagination",

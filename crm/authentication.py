@@ -1,10 +1,10 @@
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from . import tokens
-from .models import ApiToken, Membership
+from .models import ApiToken
+from .selectors import token_with_context
 
 HEADER = "HTTP_X_ACCESS_TOKEN"
 
@@ -31,13 +31,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if parsed is None:
             raise exceptions.AuthenticationFailed("Malformed API token.", code="token_malformed")
         prefix, secret = parsed
-        role = Membership.objects.filter(user=OuterRef("user_id"), workspace=OuterRef("workspace_id")).values("role")
-        token = (
-            ApiToken.objects.select_related("workspace", "user")
-            .annotate(role=Subquery(role[:1]))
-            .filter(prefix=prefix)
-            .first()
-        )
+        token = token_with_context(prefix)
         if token is None or not tokens.matches(secret, token.digest):
             raise exceptions.AuthenticationFailed("Invalid API token.", code="token_invalid")
         now = timezone.now()

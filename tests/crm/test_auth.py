@@ -5,7 +5,6 @@ from django.utils import timezone
 
 from crm import services
 from crm.models import ApiToken
-from tests.factories import make_token
 
 ME = "/v1/crm/me"
 

@@ -3,7 +3,6 @@ import pytest
 from django.test import override_settings
 from django.urls import path
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
-from rest_framework.response import Response
 
 from config.urls import urlpatterns as base_urlpatterns
 
@@ -74,18 +73,26 @@ def test_oversized_body(api_client, settings):
     assert_error(response, 413, "payload_too_large")
 
 
-def test_throttled(api_client, monkeypatch):
-    from crm.throttling import TokenRateThrottle
-
-    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"token": "2/min"})
+def test_throttled(api_client, other_client, monkeypatch):
+    """A fixed window per token: the third call of a 2/min token in the same
+    minute is a 429 with Retry-After up to the window's end; another token
+    keeps its own count; the next window starts afresh."""
     from django.core.cache import cache
 
+    from crm.throttling import TokenRateThrottle
+
+    now = [1_000_040.0]  # 20 s into a minute window (16,667 x 60 = 1,000,020)
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"token": "2/min"})
+    monkeypatch.setattr(TokenRateThrottle, "timer", lambda self: now[0])
     cache.clear()
-    api_client.get("/v1/crm/me")
-    api_client.get("/v1/crm/me")
+    assert api_client.get("/v1/crm/me").status_code == 200
+    assert api_client.get("/v1/crm/me").status_code == 200
     response = api_client.get("/v1/crm/me")
     assert_error(response, 429, "throttled")
-    assert response.has_header("Retry-After")
+    assert response["Retry-After"] == "40"
+    assert other_client.get("/v1/crm/me").status_code == 200
+    now[0] += 40
+    assert api_client.get("/v1/crm/me").status_code == 200
     cache.clear()
 
 
