@@ -11,13 +11,15 @@ updated_at/updated_by are stamped. Any other row creates a contact from
 `defaults` (default label, owner) plus its values, stamped created/updated
 and version 1. A non-empty tag list replaces the contact's tags.
 
-PostgreSQL: COPY into a temporary staging table, one
-INSERT ... SELECT ... ON CONFLICT (workspace_id, external_client_id) DO NOTHING,
-then for the rows that conflicted only: a locked lookup of the existing
-contacts and INSERT ... ON CONFLICT DO UPDATE
-(about 31,000 upserted rows/s measured here; the ORM's bulk_create manages
-3,000-8,000). SQLite (the quickstart) has no COPY: multi-row
-INSERT ... VALUES ... ON CONFLICT DO UPDATE in batches.
+PostgreSQL: COPY of the carried columns (and the tag ids) into a temporary
+staging table whose ids come from the contacts' sequence, then one statement
+that inserts the rows with defaults filled in by the server
+(ON CONFLICT (workspace_id, external_client_id) DO NOTHING), links the tags
+of the inserted ones and returns the rows that conflicted. Only those take
+the slower path: a locked lookup of the existing contacts and
+INSERT ... ON CONFLICT DO UPDATE (about 31,000 upserted rows/s measured
+here; the ORM's bulk_create manages 3,000-8,000). SQLite (the quickstart)
+has no COPY: multi-row INSERT ... VALUES ... ON CONFLICT DO UPDATE in batches.
 
 Call it inside a transaction (the import commits each chunk with its job
 checkpoint); it locks the existing contacts it updates.
@@ -72,6 +74,9 @@ def contacts_bulk_upsert(
     carries (an update only touches those). Returns created/updated counts."""
     if not rows:
         return BulkResult()
+    unknown = set().union(*rows) - set(WRITABLE)
+    if unknown:
+        raise ValueError(f"Not importable contact columns: {', '.join(sorted(unknown))}.")
     fields = [f for f in WRITABLE if f in set(fields)]
     if "external_client_id" not in fields:
         fields.append("external_client_id")
@@ -83,36 +88,38 @@ def contacts_bulk_upsert(
     template.update(workspace_id=workspace.pk, created_at=now, updated_at=now, created_by_id=user_id,
                     updated_by_id=user_id, version=1)
     template.update(defaults or {})
+
+    # Most rows of an import are new: insert them all first, skipping
+    # conflicts, and look up (locked) only the external ids that conflicted.
+    # The lookup for every row cost more than the writes (24 s of 49 s for
+    # 100,000 new rows).
+    pending = writer.insert_new(rows, tags, template)
+    total = len(rows)
+    if not pending:
+        return BulkResult(created=total)
+    rows = [rows[i] for i in pending]
+    tags = [tags[i] for i in pending] if tags is not None else None
     full_rows = []
     for values, pk in zip(rows, writer.allocate_ids(len(rows))):
         row = dict(template)
         row["id"] = pk
         row.update(values)
         full_rows.append(row)
-
-    # Most rows of an import are new: insert them all first, skipping
-    # conflicts, and look up (locked) only the external ids that conflicted.
-    # The lookup for every row cost more than the writes (24 s of 49 s for
-    # 100,000 new rows); an update's unused id is a gap in the sequence.
-    inserted = writer.insert_new(full_rows)
-    pending = [i for i, row in enumerate(full_rows) if row["id"] not in inserted]
-    existing, returned = {}, {}
-    if pending:
-        # Existing contacts of those external ids, with the current values of
-        # the import's columns (an empty cell keeps them).
-        external_ids = [rows[i]["external_client_id"] for i in pending if rows[i].get("external_client_id")]
-        existing = writer.existing(workspace.pk, external_ids, fields) if external_ids else {}
-        for i in pending:
-            current = existing.get(rows[i].get("external_client_id"))
-            if current is not None:
-                row = dict(template)
-                row.update(current)
-                row.update(rows[i])
-                full_rows[i] = row
-        # {external id: id} of rows that conflicted or carry one
-        returned = writer.upsert([full_rows[i] for i in pending], fields)
-    updated = sum(1 for i in pending if rows[i].get("external_client_id") in existing)
-    result = BulkResult(created=len(rows) - updated, updated=updated)
+    # Existing contacts of those external ids, with the current values of
+    # the import's columns (an empty cell keeps them).
+    external_ids = [values["external_client_id"] for values in rows if values.get("external_client_id")]
+    existing = writer.existing(workspace.pk, external_ids, fields) if external_ids else {}
+    for i, values in enumerate(rows):
+        current = existing.get(values.get("external_client_id"))
+        if current is not None:
+            row = dict(template)
+            row.update(current)
+            row.update(values)
+            full_rows[i] = row
+    # {external id: id} of rows that conflicted or carry one
+    returned = writer.upsert(full_rows, fields)
+    updated = sum(1 for values in rows if values.get("external_client_id") in existing)
+    result = BulkResult(created=total - updated, updated=updated)
 
     if tags is not None:
         pairs, replace = [], []
@@ -164,15 +171,72 @@ class _PostgresWriter:
             for row in rows:
                 copy.write_row([row[c] for c in COLUMNS])
 
-    def insert_new(self, rows) -> set[int]:
-        """Inserts the rows whose external id is not taken; returns their ids."""
+    def insert_new(self, rows, tags, template) -> list[int]:
+        """Inserts the rows whose external id is not taken, with their tags;
+        returns the indexes of the other rows.
+
+        Only the columns the rows carry travel (COPY of a few values a row
+        instead of every column); the server fills in the rest from
+        `template`, takes the ids from the contacts' sequence and links the
+        tags, all in one statement, so no id or row goes back and forth."""
+        carried = set().union(*rows)
+        staged = [c for c in WRITABLE if c in carried]
         with connection.cursor() as cursor:
-            self._stage(cursor, rows)
-            cursor.execute(
-                f"INSERT INTO {_TABLE} ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM import_contact_stage "
-                "ON CONFLICT (workspace_id, external_client_id) DO NOTHING RETURNING id"
+            self._create_new_stage(cursor)
+            with cursor.cursor.copy(
+                f"COPY import_contact_new (n, tag_ids, {', '.join(staged)}) FROM STDIN"
+            ) as copy:
+                literals: dict[int, str] = {}
+                for n, values in enumerate(rows):
+                    tag_ids = tags[n] if tags is not None else None
+                    if tag_ids:
+                        # An array literal (psycopg's list adapter cost more than the rest of the
+                        # row), made once for each list object: rows of a chunk share few lists.
+                        literal = literals.get(id(tag_ids))
+                        if literal is None:
+                            literal = literals[id(tag_ids)] = "{" + ",".join(map(str, tag_ids)) + "}"
+                        tag_ids = literal
+                    copy.write_row([n, tag_ids or None, *map(values.get, staged)])
+            # A row carries only non-empty values: NULL in the stage means "the default".
+            select, params = [], []
+            for f in _FIELDS:
+                if f.attname in staged:
+                    select.append(f"COALESCE(s.{f.attname}, CAST(%s AS {f.db_type(connection)}))")
+                else:
+                    select.append(f"CAST(%s AS {f.db_type(connection)})")
+                params.append(template[f.attname])
+            link = (
+                f", linked AS (INSERT INTO {_TAG_TABLE} (contact_id, tag_id) "
+                "SELECT s.id, t.tag_id FROM import_contact_new s JOIN inserted USING (id), "
+                "unnest(s.tag_ids) AS t(tag_id) ON CONFLICT DO NOTHING)"
+                if tags is not None else ""
             )
-            return {r[0] for r in cursor.fetchall()}
+            cursor.execute(
+                f"WITH inserted AS (INSERT INTO {_TABLE} ({', '.join(COLUMNS)}) "
+                f"SELECT s.id, {', '.join(select)} FROM import_contact_new s "
+                "ON CONFLICT (workspace_id, external_client_id) DO NOTHING RETURNING id)"
+                f"{link} "
+                "SELECT s.n FROM import_contact_new s WHERE NOT EXISTS (SELECT FROM inserted WHERE inserted.id = s.id) "
+                "ORDER BY s.n",
+                params,
+            )
+            return [r[0] for r in cursor.fetchall()]
+
+    def _create_new_stage(self, cursor) -> None:
+        # Nullable columns (CREATE TABLE ... AS copies no NOT NULL), ids from
+        # the contacts' own sequence; created once a session, emptied by each
+        # chunk's commit (and here, for a second call in one transaction).
+        cursor.execute(
+            "DO $$ BEGIN "
+            "IF to_regclass('pg_temp.import_contact_new') IS NULL THEN "
+            "CREATE TEMP TABLE import_contact_new ON COMMIT DELETE ROWS AS "
+            f"SELECT 0 AS n, id, NULL::bigint[] AS tag_ids, {', '.join(WRITABLE)} FROM {_TABLE} WITH NO DATA; "
+            "EXECUTE format('ALTER TABLE import_contact_new ALTER COLUMN id SET DEFAULT nextval(%L::regclass)', "
+            f"pg_get_serial_sequence('{_TABLE}', 'id')); "
+            "END IF; "
+            "DELETE FROM import_contact_new; "
+            "END $$"
+        )
 
     def upsert(self, rows, fields) -> dict[str, int]:
         with connection.cursor() as cursor:
@@ -206,8 +270,8 @@ def _upsert_sql(source: str, fields) -> str:
 class _SqliteWriter(_PostgresWriter):
     BATCH = 500  # 30-odd columns per row stays under SQLite's bound-parameter limit
 
-    def insert_new(self, rows) -> set[int]:
-        return set()  # the quickstart's database: every row goes through upsert()
+    def insert_new(self, rows, tags, template) -> list[int]:
+        return list(range(len(rows)))  # the quickstart's database: every row goes through upsert()
 
     def existing(self, workspace_id, external_ids, fields) -> dict[str, dict]:
         columns = ["id", *(f for f in fields if f != "external_client_id")]

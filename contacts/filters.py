@@ -217,6 +217,11 @@ class ContactFilter(django_filters.FilterSet):
     to_updatedAt = InstantFilter(field_name="updated_at", lookup_expr="lte", help_text="Epoch ms (or ISO); alias of updated_before.")
     created_after = InstantFilter(field_name="created_at", lookup_expr="gte", help_text="ISO 8601 or epoch ms; inclusive.")
     created_before = InstantFilter(field_name="created_at", lookup_expr="lte", help_text="ISO 8601 or epoch ms; inclusive.")
+    # The client-operations document's camelCase names (seed 000, ClientsInput).
+    externalClientId = django_filters.CharFilter(field_name="external_client_id", help_text="Alias of external_client_id.")
+    stageId = IntFilter(field_name="stage_id", help_text="Alias of stage_id.")
+    conversationId = IntFilter(field_name="conversations__id", help_text="Alias of conversation_id.")
+    isDeleted = BooleanFilter(method="filter_is_deleted", help_text="Alias of is_deleted.")
 
     class Meta:
         model = Contact
@@ -226,7 +231,7 @@ class ContactFilter(django_filters.FilterSet):
     def qs(self):
         queryset = super().qs
         # Archived contacts leave the default list (is_deleted absent).
-        if self.form.cleaned_data.get("is_deleted") is None:
+        if self.form.cleaned_data.get("is_deleted") is None and self.form.cleaned_data.get("isDeleted") is None:
             queryset = queryset.filter(deleted_at__isnull=True)
         return queryset
 

@@ -2,14 +2,15 @@
 everything a page of contacts shows (a constant number of queries per page).
 
 Visibility (DESIGN, Contacts): workspace admins see and edit everything.
-Members see `public` and `team` contacts and the `private` ones they own or
-sub-own; they edit `public` contacts and those they own or sub-own (`team`
-contacts of others are `view_only`).
+Members see `public` and `team` contacts and the `private` ones they own,
+sub-own or are listed in `visibility_ids` of; they edit `public` contacts and
+those they own or sub-own (the others they see are `view_only`).
 """
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+import orjson
 from django.db import connection
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL, Window
@@ -49,6 +50,25 @@ class AnyOf(Func):
         return f"{column} = ANY(%s::bigint[])", [*params, self.ids]
 
 
+class ListsUser(Func):
+    """`visibility_ids` names the user: jsonb containment on PostgreSQL,
+    json_each elsewhere (the quickstart's SQLite)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, user_id: int):
+        super().__init__(F("visibility_ids"))
+        self.user_id = user_id
+
+    def as_sql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = %s)", [*params, self.user_id]
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"{column} @> %s::jsonb", [*params, json.dumps([self.user_id])]
+
+
 def is_admin(role) -> bool:
     return role == Membership.Role.ADMIN
 
@@ -58,9 +78,13 @@ def _sub_owned(user) -> Exists:
 
 
 def visible_q(*, user, role) -> Q:
+    """`visibility_ids` share a private contact with those members, read-only."""
     if is_admin(role):
         return Q()
-    return ~Q(visibility_type=Contact.Visibility.PRIVATE) | Q(owner_id=user.pk) | Q(_sub_owned(user))
+    return (
+        ~Q(visibility_type=Contact.Visibility.PRIVATE) | Q(owner_id=user.pk) | Q(_sub_owned(user))
+        | Q(ListsUser(user.pk))
+    )
 
 
 def editable_q(*, user, role) -> Q:
@@ -152,51 +176,90 @@ def contact_search(queryset: QuerySet, text: str) -> QuerySet:
 _ROWS_SQL: dict = {}
 _WS_SENTINEL, _ID_SENTINEL = -7_301_911, -7_301_912
 _JSON_FIELDS = ("visibility_ids", "custom_fields", "integration_meta")
+DEFINITIONS_COLUMN = "custom_field_definitions"
 
 
-def _rows_sql():
-    """The row query for `workspace_id = %s AND id = ANY(%s)`, compiled once
-    per process: building it through the ORM (40 columns, 3 joins, 3
-    subqueries) costs ~5 ms a request, several times its execution."""
-    if "sql" not in _ROWS_SQL:
+def _definitions_subquery():
+    """The workspace's custom field definitions as one JSON array, in the
+    shape page_relations loads them: a single-contact response then needs
+    no query of its own for them."""
+    from django.contrib.postgres.aggregates import JSONBAgg
+    from django.db.models.functions import JSONObject
+
+    return Subquery(
+        CustomFieldDefinition.objects.filter(workspace_id=OuterRef("workspace_id"))
+        .order_by()
+        .values("workspace_id")
+        .annotate(d=JSONBAgg(JSONObject(code="code", label="label", short_name="short_name", module="module"),
+                             order_by="id"))
+        .values("d")
+    )
+
+
+def _rows_sql(with_definitions: bool, single: bool):
+    """The row query for `workspace_id = %s AND id = ANY(%s)` (or `id = %s`
+    when `single`), compiled once per process: building it through the ORM
+    (40 columns, 3 joins, 4 subqueries) costs ~5 ms a request, several times
+    its execution. The single-id form lets PostgreSQL settle on a generic
+    plan for the prepared statement; with ANY it re-plans every call."""
+    key = (with_definitions, single)
+    if key not in _ROWS_SQL:
         from django.db.models.utils import create_namedtuple_class
 
-        queryset = contact_rows(Contact.objects.filter(workspace_id=_WS_SENTINEL, pk__in=[_ID_SENTINEL]).order_by())
+        queryset = Contact.objects.filter(workspace_id=_WS_SENTINEL, pk__in=[_ID_SENTINEL]).order_by()
+        if with_definitions:
+            queryset = queryset.annotate(**{DEFINITIONS_COLUMN: _definitions_subquery()})
+        queryset = contact_rows(queryset)
         sql, params = queryset.query.sql_with_params()
         clause = '"contacts_contact"."id" IN (%s)'
-        if sorted(params) != sorted([_WS_SENTINEL, _ID_SENTINEL]) or sql.count(clause) != 1:
+        if params.count(_WS_SENTINEL) != 1 or params.count(_ID_SENTINEL) != 1 or sql.count(clause) != 1:
             raise RuntimeError("unexpected contact row query shape")
         query = queryset.query
         names = [*query.extra_select, *query.values_select, *query.annotation_select]
-        _ROWS_SQL.update(
-            sql=sql.replace(clause, '"contacts_contact"."id" = ANY(%s)'),
-            order=["ws" if p == _WS_SENTINEL else "ids" for p in params],
-            row_class=create_namedtuple_class(*names),
+        row_class = create_namedtuple_class(*names)
+        json_fields = _JSON_FIELDS + ((DEFINITIONS_COLUMN,) if with_definitions else ())
+        _ROWS_SQL[key] = (
+            sql.replace(clause, '"contacts_contact"."id" = %s' if single else '"contacts_contact"."id" = ANY(%s)'),
+            # the parameters: the two sentinels' slots, and constants (JSON keys) kept as compiled
+            [{_WS_SENTINEL: "ws", _ID_SENTINEL: "ids"}.get(p, (p,)) if isinstance(p, int) else (p,) for p in params],
+            row_class,
+            [row_class._fields.index(name) for name in json_fields],
         )
-    return _ROWS_SQL["sql"], _ROWS_SQL["order"], _ROWS_SQL["row_class"]
+    return _ROWS_SQL[key]
 
 
-def rows_by_ids(*, workspace_id: int, ids: Sequence[int]) -> list:
+def _load_json(text: str):
+    # Most rows hold empty objects and lists: skip the parser for them.
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    return orjson.loads(text)
+
+
+def rows_by_ids(*, workspace_id: int, ids: Sequence[int], with_definitions: bool = False) -> list:
     """contact_rows() rows of `ids` in the workspace, in the order of `ids`
-    (unknown ids left out): one query. Callers pass ids they may show."""
+    (unknown ids left out): one query. Callers pass ids they may show.
+    `with_definitions` (PostgreSQL) adds the workspace's custom field
+    definitions to each row, for single-contact responses."""
     ids = list(dict.fromkeys(ids))
     if not ids:
         return []
     if connection.vendor != "postgresql":
         rows = list(contact_rows(Contact.objects.filter(workspace_id=workspace_id, pk__in=ids)))
     else:
-        sql, order, row_class = _rows_sql()
-        values = {"ws": workspace_id, "ids": ids}
+        single = len(ids) == 1
+        sql, order, row_class, json_positions = _rows_sql(with_definitions, single)
+        values = {"ws": workspace_id, "ids": ids[0] if single else ids}
         with connection.cursor() as cursor:
-            cursor.execute(sql, [values[name] for name in order])
+            cursor.execute(sql, [slot[0] if isinstance(slot, tuple) else values[slot] for slot in order])
             fetched = cursor.fetchall()
-        json_positions = [row_class._fields.index(name) for name in _JSON_FIELDS]
         rows = []
         for raw in fetched:
             raw = list(raw)
             for i in json_positions:
                 if isinstance(raw[i], str):
-                    raw[i] = json.loads(raw[i])
+                    raw[i] = _load_json(raw[i])
             rows.append(row_class(*raw))
     by_id = {row.id: row for row in rows}
     return [by_id[i] for i in ids if i in by_id]
@@ -215,7 +278,7 @@ def contact_row(*, workspace_id: int, pk: int, visible: QuerySet | None = None):
     visibility-filtered queryset) must hold it; admins pass None."""
     if visible is not None and not visible.filter(pk=pk).exists():
         return None
-    rows = rows_by_ids(workspace_id=workspace_id, ids=[pk])
+    rows = rows_by_ids(workspace_id=workspace_id, ids=[pk], with_definitions=True)
     return rows[0] if rows else None
 
 
@@ -288,7 +351,9 @@ def page_relations(*, workspace: Workspace, contacts: Sequence[Contact], need: I
             )
             for row in rows:
                 relations.persons[row.pop("organization_id")].append(row)
-    if "custom_fields" in need:
+    if "custom_fields" in need and hasattr(contacts[0], DEFINITIONS_COLUMN):
+        relations.definitions = contacts[0].custom_field_definitions or []
+    elif "custom_fields" in need:
         relations.definitions = list(
             CustomFieldDefinition.objects.filter(workspace=workspace).order_by("id").values(
                 "code", "label", "short_name", "module"

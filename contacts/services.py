@@ -492,7 +492,8 @@ def contact_upsert(
     the member may not edit is a 403 (jobs and messaging pass no role). Safe under concurrency: the insert runs in a
     savepoint against UNIQUE(workspace, external_client_id); the loser of a
     race gets the unique violation, re-reads the winner's row locked, and
-    updates it."""
+    updates it. An archived contact is restored by the upsert: the caller
+    writes it as a live record, and no second one can take its id."""
     external_id = _text("external_client_id", data.get("external_client_id") if isinstance(data, dict) else None)
     if not external_id:
         raise field_error("external_client_id", "This field is required.", code="required")
@@ -511,6 +512,7 @@ def contact_upsert(
 
             if not selectors.contact_access(workspace=workspace, user=user, role=role, ids=[existing.pk]).get(existing.pk):
                 raise ContactsNotEditable()
+        existing.deleted_at, existing.archived_by = None, ""
         return _update_locked(workspace, user, existing, data, partial=True), False
 
 

@@ -137,6 +137,17 @@ def test_upsert_creates_then_updates(api_client, member):
     assert Contact.objects.filter(workspace=api_client.workspace).count() == 1
 
 
+def test_upsert_restores_an_archived_contact(api_client):
+    created = api_client.put(f"{URL}/upsert", {"external_client_id": "ext-1", "name": "Old"}, format="json").json()
+    assert api_client.delete(f"{URL}/{created['id']}").json()["deleted_at"] is not None
+    response = api_client.put(f"{URL}/upsert", {"external_client_id": "ext-1", "name": "Back"}, format="json")
+    assert response.status_code == 200
+    data = response.json()
+    assert data["id"] == created["id"] and data["name"] == "Back"
+    assert data["deleted_at"] is None and data["archived_by"] == ""
+    assert [c["id"] for c in api_client.get(URL).json()["data"]] == [created["id"]]
+
+
 def test_upsert_requires_external_id(api_client):
     for body in ({"name": "x"}, {"name": "x", "external_client_id": ""}, {"external_client_id": 5}):
         response = api_client.put(f"{URL}/upsert", body, format="json")
@@ -159,9 +170,17 @@ def test_upsert_service_from_messaging_shape(api_client):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers (PostgreSQL)")
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_upserts_make_one_contact(workspace, monkeypatch):
-    # Count the unique violations the losers recover from, to prove the race happened.
+    # Every thread looks the id up before any of them inserts: the gate holds
+    # each one at the start of the insert until all have arrived, so the
+    # losers really hit the unique violation. `races` counts those, to prove it.
+    workers = 8
+    gate = threading.Barrier(workers)
     races = []
-    real_save = services._save
+    real_save, real_create = services._save, services._create
+
+    def gated_create(*args, **kwargs):
+        gate.wait(timeout=60)
+        return real_create(*args, **kwargs)
 
     def counting_save(contact, **kwargs):
         try:
@@ -171,7 +190,7 @@ def test_concurrent_upserts_make_one_contact(workspace, monkeypatch):
             raise
 
     monkeypatch.setattr(services, "_save", counting_save)
-    workers = 8
+    monkeypatch.setattr(services, "_create", gated_create)
     barrier = threading.Barrier(workers)
     results, errors = [], []
 
@@ -198,6 +217,6 @@ def test_concurrent_upserts_make_one_contact(workspace, monkeypatch):
     assert Contact.objects.filter(workspace=workspace, external_client_id="race-1").count() == 1
     assert len({pk for pk, _ in results}) == 1
     assert sum(created for _, created in results) == 1
-    assert races, "no two inserts raced; the test did not exercise the conflict path"
+    assert len(races) == workers - 1, "every loser must have hit the unique violation"
     # every loser updated the winner's row: one version per call
     assert Contact.objects.get(workspace=workspace, external_client_id="race-1").version == workers

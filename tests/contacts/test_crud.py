@@ -97,6 +97,18 @@ def test_retrieve(api_client, make_contact):
     assert api_client.get(f"{URL}/{contact.id + 1000}").status_code == 404
 
 
+def test_retrieve_shows_only_its_workspaces_custom_fields(api_client, other_client, make_contact, dropdown_field):
+    """The definitions come with the contact's row: in id order, its workspace's only."""
+    services.custom_field_create(workspace=other_client.workspace, user=other_client.user, label="Theirs")
+    services.custom_field_create(workspace=api_client.workspace, user=api_client.user, label="Zeta")
+    contact = make_contact(name="Ann", c_field={"drop": "V1"})
+    body = api_client.get(f"{URL}/{contact.id}").json()
+    assert list(body["c_field"].items()) == [("drop", "V1"), ("Zeta", "")]
+    assert body["custom_field"] == [
+        {"code": dropdown_field.code, "label": "drop", "value": "V1", "module": "", "shortName": "drop"}
+    ]
+
+
 def test_read_only_fields_are_ignored(api_client, other_workspace):
     response = api_client.post(URL, {
         "name": "R", "id": 4242, "tenant_id": other_workspace.id, "version": 77, "created_by": 1,

@@ -44,6 +44,8 @@ def test_default_list_is_active_newest_first(api_client, people):
 def test_is_deleted(api_client, people):
     assert ids(api_client.get(f"{URL}?is_deleted=true")) == [people["gone"].id]
     assert people["gone"].id not in ids(api_client.get(f"{URL}?is_deleted=false"))
+    assert ids(api_client.get(f"{URL}?isDeleted=true")) == [people["gone"].id]
+    assert people["gone"].id not in ids(api_client.get(f"{URL}?isDeleted=false"))
 
 
 @pytest.mark.parametrize(
@@ -71,6 +73,7 @@ def test_is_deleted(api_client, people):
         ("city=paris", ["ann"]),
         ("country=uk", ["bob"]),
         ("external_client_id=ext-ann", ["ann"]),
+        ("externalClientId=ext-ann", ["ann"]),
         ("tags=vip", ["ann"]),
         ("tags=lead", ["bob", "ann"]),
         ("tags=VIP&tags=nothing", ["ann"]),
@@ -94,6 +97,7 @@ def test_id_filters(api_client, people):
 def test_relation_filters(api_client, people, stage, member):
     p = people
     assert ids(api_client.get(f"{URL}?stage_id={stage.id}")) == [p["ann"].id]
+    assert ids(api_client.get(f"{URL}?stageId={stage.id}")) == [p["ann"].id]
     assert ids(api_client.get(f"{URL}?owner_id={member.id}")) == [p["bob"].id]
     label_id = p["ann"].label_id
     assert set(ids(api_client.get(f"{URL}?label_id={label_id}"))) == {p["ann"].id, p["bob"].id, p["cid"].id, p["org"].id}

@@ -49,6 +49,22 @@ def test_private_is_404_for_others(member_client, contacts):
     assert hidden.id not in listed(member_client, f"contact_ids={hidden.id}")
 
 
+def test_visibility_ids_share_a_private_contact_read_only(api_client, member_client, second_member_client, make_contact):
+    shared = make_contact(name="shared", visibility_type="private", visibility_ids=[member_client.user.id])
+    url = f"{URL}/{shared.id}"
+    assert listed(member_client) == {shared.id: True}
+    got = member_client.get(url)
+    assert got.status_code == 200 and got.json()["view_only"] is True
+    assert member_client.patch(url, {"name": "x"}, format="json").status_code == 403
+    assert [c["id"] for c in member_client.post(f"{URL}/multiple", {"contact_ids": [shared.id]}, format="json").json()] == [shared.id]
+    # not listed: not seen
+    assert second_member_client.get(url).status_code == 404
+    assert listed(second_member_client) == {}
+    # unshared by a bulk update: gone for the member too
+    assert api_client.patch(URL, {"ids": [shared.id], "visibility_ids": []}, format="json").status_code == 200
+    assert member_client.get(url).status_code == 404
+
+
 def test_team_contact_is_read_only_for_members(member_client, contacts):
     team = contacts["team_other"]
     url = f"{URL}/{team.id}"

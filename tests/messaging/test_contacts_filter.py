@@ -37,6 +37,7 @@ def test_conversation_id_filter(api_client, other_client, make_contact, console_
     # Ada has three conversations: each id finds her once, never duplicated
     assert ids(api_client, f"?conversation_id={current.pk}") == [ada.pk]
     assert ids(api_client, f"?conversation_id={old.pk}") == [ada.pk]
+    assert ids(api_client, f"?conversationId={old.pk}") == [ada.pk]
     assert ids(api_client, f"?conversation_id={other.pk}") == [ada.pk]
     assert ids(api_client, f"?conversation_id={graces.pk}") == [grace.pk]
     assert ids(api_client, "?conversation_id=999999") == []
