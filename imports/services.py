@@ -187,8 +187,10 @@ def _acquire(job_id: int, owner: str) -> bool:
 
 
 def _locked(job_id: int, owner: str) -> ImportJob:
-    """The job row, locked for this chunk's transaction, if the lease is still ours."""
-    job = ImportJob.objects.select_for_update().get(pk=job_id)
+    """The job row, locked for this chunk's transaction, if the lease is still
+    ours. Without its error list: the run keeps that in memory (see
+    _record_errors) instead of parsing up to 1,000 errors with every chunk."""
+    job = ImportJob.objects.select_for_update().defer("errors", "headers", "mapping").get(pk=job_id)
     if job.status != ImportJob.Status.RUNNING or job.lease_owner != owner:
         raise _LeaseLost()
     job.lease_expires_at = timezone.now() + timedelta(seconds=_lease_seconds())
@@ -203,21 +205,29 @@ def _finish(job_id: int, owner: str, status: str, message: str = "", **fields) -
     )
 
 
-def _record_errors(job: ImportJob, invalid) -> None:
-    """Adds a chunk's rejected rows to the job (counters, first 1,000 errors, the errors.csv rows)."""
+def _record_errors(job: ImportJob, invalid, errors: list[dict]) -> bool:
+    """Adds a chunk's rejected rows to the job: its error_count, its first
+    1,000 errors (`errors` is the run's copy of job.errors; when it grows it
+    is set on `job` and True returned: "errors" is then to be saved too) and
+    the errors.csv rows."""
     if not invalid:
-        return
+        return False
+    before = len(errors)
     for _, _, issues in invalid:
         job.error_count += len(issues)
-        room = MAX_ERRORS - len(job.errors)
+        room = MAX_ERRORS - len(errors)
         if room > 0:
-            job.errors.extend(i.as_dict() for i in issues[:room])
+            errors.extend(i.as_dict() for i in issues[:room])
     ImportJobError.objects.bulk_create(
         [ImportJobError(job=job, row=row, cells=cells, message="; ".join(f"{i.column or 'row'}: {i.message}" if i.column
                                                                          else i.message for i in issues))
          for row, cells, issues in invalid],
         batch_size=2000,
     )
+    if len(errors) == before:
+        return False
+    job.errors = errors
+    return True
 
 
 def _progress(job: ImportJob, bytes_read: int, size: int) -> int:
@@ -284,8 +294,10 @@ def _validation_pass(job: ImportJob, import_file: ImportFile, owner: str, on_pro
             _header_failure(job.pk, owner, plan)
             return False
         references = References(workspace, job.created_by, plan)
+        # The pass starts from scratch (again, after a restart): so do its errors.
         ImportJobError.objects.filter(job=job).delete()
-        job.errors, job.error_count = [], 0
+        ImportJob.objects.filter(pk=job.pk, lease_owner=owner).update(errors=[], error_count=0)
+        errors = []
         total = invalid = 0
         for chunk in iter_chunks(stream, plan, references, region=workspace.default_phone_region,
                                  size_bytes=import_file.size):
@@ -293,17 +305,16 @@ def _validation_pass(job: ImportJob, import_file: ImportFile, owner: str, on_pro
             invalid += len(chunk.invalid)
             with transaction.atomic():
                 locked = _locked(job.pk, owner)
-                locked.errors, locked.error_count = job.errors, job.error_count
-                _record_errors(locked, chunk.invalid)
-                job.errors, job.error_count = locked.errors, locked.error_count
+                errors_grew = _record_errors(locked, chunk.invalid, errors)
                 locked.progress = min(49, chunk.bytes_read * 50 // max(import_file.size, 1))
-                locked.save(update_fields=["errors", "error_count", "progress", "lease_expires_at"])
+                locked.save(update_fields=["error_count", "progress", "lease_expires_at",
+                                           *(["errors"] if errors_grew else [])])
             if on_progress:
                 on_progress(locked)
     if invalid:
         _finish(job.pk, owner, ImportJob.Status.FAILED,
                 f"{invalid} of {total} rows are invalid; nothing was imported (skip_errors is false).",
-                total_rows=total, skipped=invalid, headers=plan.header)
+                total_rows=total, processed_rows=total, skipped=invalid, progress=100, headers=plan.header)
         return False
     ImportJob.objects.filter(pk=job.pk, lease_owner=owner).update(validated=True, total_rows=total, headers=plan.header)
     return True
@@ -323,6 +334,7 @@ def _write_pass(job: ImportJob, import_file: ImportFile, owner: str, on_progress
         fields = [REFERENCE_FIELDS.get(f, f) for f in plan.fields if f != "tags"]
         with_tags = "tags" in plan.fields
         defaults = {"label_id": label_get_default(workspace=workspace).pk, "owner_id": getattr(user, "pk", None)}
+        errors = list(job.errors)
         for chunk in iter_chunks(stream, plan, references, region=workspace.default_phone_region,
                                  start=job.checkpoint, size_bytes=import_file.size):
             with transaction.atomic():
@@ -335,7 +347,7 @@ def _write_pass(job: ImportJob, import_file: ImportFile, owner: str, on_progress
                 result = contacts_bulk_upsert(
                     workspace=workspace, user=user, rows=rows, tags=tag_ids, defaults=defaults, fields=fields
                 )
-                _record_errors(locked, chunk.invalid)
+                errors_grew = _record_errors(locked, chunk.invalid, errors)
                 locked.checkpoint = chunk.consumed
                 locked.processed_rows += len(chunk.valid) + len(chunk.invalid)
                 locked.created += result.created
@@ -344,8 +356,8 @@ def _write_pass(job: ImportJob, import_file: ImportFile, owner: str, on_progress
                 locked.progress = _progress(locked, chunk.bytes_read, import_file.size)
                 locked.updated_at = timezone.now()
                 locked.save(update_fields=[
-                    "checkpoint", "processed_rows", "created", "updated", "skipped", "progress", "errors",
-                    "error_count", "lease_expires_at", "updated_at",
+                    "checkpoint", "processed_rows", "created", "updated", "skipped", "progress", "error_count",
+                    "lease_expires_at", "updated_at", *(["errors"] if errors_grew else []),
                 ])
             if on_progress:
                 on_progress(locked)

@@ -1,4 +1,7 @@
 """contacts.bulk_write directly (PostgreSQL path; the SQLite path runs in test_cli)."""
+import pytest
+from django.db import transaction
+
 from contacts.bulk_write import contacts_bulk_upsert
 from contacts.models import Contact, ContactTag
 from labels.services import label_get_default
@@ -33,3 +36,41 @@ def test_upsert_creates_updates_and_stamps(workspace, admin_user, django_assert_
                and c.created_at == c.updated_at for c in created)
     assert Contact.objects.get(name="NoId").tags.get() == vip
     assert Contact.objects.get(name="N1").tags.get() == vip
+
+
+def test_new_rows_take_one_copy_and_one_statement(workspace, admin_user, django_assert_max_num_queries):
+    """Rows whose external id is free: the server fills in every column the
+    rows do not carry (defaults, stamps, JSON defaults) and links their tags."""
+    vip = Tag.objects.create(workspace=workspace, tag="vip", type="client")
+    lead = Tag.objects.create(workspace=workspace, tag="lead", type="client")
+    default_label = label_get_default(workspace=workspace)
+    rows = [{"name": f"N{i}", "external_client_id": f"x{i}", "city": "Oslo"} for i in range(50)] + [{"name": "Solo"}]
+    tags = [[vip.pk, lead.pk] if i % 2 else None for i in range(50)] + [[lead.pk]]
+    with django_assert_max_num_queries(3):  # stage, COPY, insert + link
+        result = contacts_bulk_upsert(workspace=workspace, user=admin_user, rows=rows, tags=tags,
+                                      defaults={"label_id": default_label.pk, "owner_id": admin_user.pk},
+                                      fields=["name", "city", "external_client_id"])
+    assert (result.created, result.updated) == (51, 0)
+    created = Contact.objects.filter(workspace=workspace).order_by("id")
+    assert [c.name for c in created] == [f"N{i}" for i in range(50)] + ["Solo"], "ids follow the rows' order"
+    solo = created.last()
+    assert (solo.external_client_id, solo.city, solo.email, solo.type, solo.visibility_type) == (
+        None, "", "", Contact._meta.get_field("type").get_default(),
+        Contact._meta.get_field("visibility_type").get_default())
+    assert (solo.visibility_ids, solo.custom_fields, solo.version, solo.label, solo.owner, solo.created_by) == (
+        [], {}, 1, default_label, admin_user, admin_user)
+    assert set(Contact.objects.get(name="N1").tags.values_list("tag", flat=True)) == {"vip", "lead"}
+    assert not Contact.objects.get(name="N0").tags.exists()
+    assert list(solo.tags.values_list("tag", flat=True)) == ["lead"]
+    assert ContactTag.objects.count() == 25 * 2 + 1
+
+
+def test_two_calls_in_one_transaction_and_unknown_columns(workspace, admin_user):
+    with transaction.atomic():
+        contacts_bulk_upsert(workspace=workspace, user=admin_user, rows=[{"name": "A", "external_client_id": "a"}])
+        result = contacts_bulk_upsert(workspace=workspace, user=admin_user,
+                                      rows=[{"name": "A2", "external_client_id": "a"}, {"name": "B"}], fields=["name"])
+    assert (result.created, result.updated) == (1, 1), "the first call's staged rows are not written again"
+    assert sorted(Contact.objects.values_list("name", flat=True)) == ["A2", "B"]
+    with pytest.raises(ValueError, match="deleted_at"):
+        contacts_bulk_upsert(workspace=workspace, user=admin_user, rows=[{"name": "C", "deleted_at": None}])

@@ -100,6 +100,7 @@ def test_skip_errors_false_writes_nothing_when_a_row_is_invalid(api_client):
     assert run(job_id) == "failed"
     job = job_of(api_client, job_id)
     assert job["status"] == "failed" and job["created"] == 0 and job["skipped"] == 1 and job["total_rows"] == 4
+    assert job["processed_rows"] == 4 and job["progress"] == 100  # the whole file was read
     assert job["errors"] == [{"row": 3, "column": "email", "code": "invalid", "message": "Enter a valid email address."}]
     assert "nothing was imported" in job["message"]
     assert not Contact.objects.exists() and not Tag.objects.filter(type="client").exists()

@@ -12,7 +12,6 @@ import uuid
 
 import pytest
 import redis
-from django.conf import settings
 from django.db import connection
 
 from contacts.models import Contact
