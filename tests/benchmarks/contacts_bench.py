@@ -13,6 +13,7 @@ figures are server time without network or WSGI server. See README.md.
 """
 import argparse
 import base64
+import gc
 import io
 import json
 import os
@@ -20,7 +21,6 @@ import platform
 import queue
 import random
 import re
-import statistics
 import sys
 import threading
 import time
@@ -51,10 +51,10 @@ from django.urls import path  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from contacts.models import Contact, ContactTag  # noqa: E402
+from contacts.models import Contact  # noqa: E402
 from crm import services as crm_services  # noqa: E402
 from crm.authentication import ApiTokenAuthentication  # noqa: E402
-from crm.models import ApiToken, Membership, Workspace  # noqa: E402
+from crm.models import ApiToken, Membership  # noqa: E402
 from labels.models import ContactLabel  # noqa: E402
 from tags.models import Tag  # noqa: E402
 
@@ -754,7 +754,6 @@ class Bench:
     # -- the cases ---------------------------------------------------------------------
     def run(self):
         log("measuring ...")
-        ws = self.ws
         n = self.state["n"]
         self.case_get("first page (limit 25)", {})
         self.case_get("first page (limit 100)", {"limit": 100})
@@ -1231,6 +1230,7 @@ def main():
     if args.seed_only:
         return
     BENCH_STATE["workspace_id"] = fx.workspace.pk
+    gc.freeze()  # as config/wsgi.py does once the application is loaded
     BENCH_STATE["load_start"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     with override_settings(ROOT_URLCONF=bench_urlconf(), DEBUG=False):
         bench = Bench(fx, state, args.repeat, args.explain, args.throughput_requests)

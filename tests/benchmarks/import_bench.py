@@ -167,6 +167,9 @@ def main():
         worker.wait(timeout=30)
     print(f"import: {import_s:.1f} s  (status {job.status}: {job.created:,} created, {job.updated:,} updated, "
           f"{job.skipped:,} skipped)  {job.message}")
+    if job.started_at and job.finished_at:
+        print(f"  of which the task ran {(job.finished_at - job.started_at).total_seconds():.1f} s "
+              "(the rest: upload, queue, worker pick-up)")
     print(f"worker peak memory: {memory.peak / 1e6:.0f} MB (idle {idle / 1e6:.0f} MB)")
 
     # -- COPY of the same rows into the same table, for comparison -----------
@@ -181,6 +184,9 @@ def main():
     now = timezone.now()
     constants = [fixed[c] if c not in ("created_at", "updated_at") else now for c in extra]
     constants = ["[]" if c == [] else "{}" if c == {} else c for c in constants]
+    # The baseline loads the rows for good, as the import does: the COPY and its
+    # commit, which runs the deferred foreign-key check of each row's workspace
+    # (the import's rows carry five such keys). Both parts are printed.
     t = time.monotonic()
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -191,9 +197,10 @@ def main():
                 next(reader)
                 for ext, name, surname, email, phone, city, country, _tags in reader:
                     copy.write_row([other.pk, ext, name, surname, email, phone, city, country, *constants])
-        copy_s = time.monotonic() - t
-        transaction.set_rollback(True)
-    print(f"COPY of the same rows: {copy_s:.1f} s")
+        copied_s = time.monotonic() - t
+    copy_s = time.monotonic() - t
+    print(f"COPY of the same rows: {copy_s:.1f} s (the COPY statement {copied_s:.1f} s, its commit "
+          f"{copy_s - copied_s:.1f} s)")
     print(f"ratios: validate {validate_s / copy_s:.2f}x COPY (target <= 1.0), "
           f"import {import_s / copy_s:.2f}x COPY (target <= 2.0), worker memory {memory.peak / 1e6:.0f} MB (target < 500)")
 
@@ -201,7 +208,7 @@ def main():
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM contacts_contacttag WHERE contact_id IN "
                        "(SELECT id FROM contacts_contact WHERE workspace_id = %s)", [workspace.pk])
-        cursor.execute("DELETE FROM contacts_contact WHERE workspace_id = %s", [workspace.pk])
+        cursor.execute("DELETE FROM contacts_contact WHERE workspace_id IN (%s, %s)", [workspace.pk, other.pk])
         cursor.execute("VACUUM ANALYZE contacts_contact")
     for import_file in ImportFile.objects.filter(workspace=workspace):
         services.import_file_delete(workspace=workspace, import_file=import_file)
