@@ -137,6 +137,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "crm.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "crm.openapi.CrmAutoSchema",
+    "DEFAULT_METADATA_CLASS": "crm.metadata.CrmMetadata",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["crm.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env("API_RATE_LIMIT", default="6000/min")},

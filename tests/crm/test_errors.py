@@ -62,6 +62,17 @@ def test_wrong_method(api_client):
     assert_error(response, 405, "method_not_allowed")
 
 
+def test_options_on_collection_put_route(api_client, member_client):
+    """OPTIONS of a collection route that takes PUT (upsert) described the route
+    instead of failing on the missing object id (was a 500)."""
+    response = api_client.options("/v1/crm/contacts/upsert")
+    assert response.status_code == 200, response.content
+    assert "PUT" in response.json()["actions"]
+    assert member_client.options("/v1/crm/contacts/upsert").status_code == 200
+    # a detail route still checks the object: another workspace's id is not described
+    assert api_client.options("/v1/crm/contacts/999999").status_code == 200
+
+
 def test_unsupported_media_type(api_client):
     response = api_client.post("/v1/crm/tokens", data="name=x", content_type="text/plain")
     assert_error(response, 415, "unsupported_media_type")
