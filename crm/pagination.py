@@ -39,7 +39,10 @@ def _invalid(field, message):
 
 
 def parse_bounded_int(params, names, default, low, high):
-    """First present name in `names` parsed as an int in [low, high]; 400 otherwise."""
+    """The first present name in `names` parsed as an int in [low, high]. Every
+    present name is checked (an invalid alias next to a valid one is a 400 too,
+    never silently ignored)."""
+    values = []
     for name in names:
         raw = params.get(name)
         if raw is None or raw == "":
@@ -50,8 +53,8 @@ def parse_bounded_int(params, names, default, low, high):
             raise _invalid(name, f"Must be an integer between {low} and {high}.")
         if not low <= value <= high:
             raise _invalid(name, f"Must be between {low} and {high}.")
-        return value
-    return default
+        values.append(value)
+    return values[0] if values else default
 
 
 class PagePagination(BasePagination):
@@ -63,12 +66,13 @@ class PagePagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
         params = request.query_params
         self.limit = parse_bounded_int(params, self.limit_query_params, DEFAULT_LIMIT, 1, MAX_LIMIT)
+        # checked in cursor mode too, where it is unused: a bad value is a 400 either way
+        self.page = parse_bounded_int(params, (self.page_query_param,), 1, 1, 10_000_000)
         keys = self.keys_queryset(queryset)
         if self.cursor_query_param in params:
             rows = self._paginate_cursor(keys, params.get(self.cursor_query_param))
         else:
             self.cursor_mode = False
-            self.page = parse_bounded_int(params, (self.page_query_param,), 1, 1, 10_000_000)
             self.total, self.total_is_estimate = self._count(queryset)
             offset = (self.page - 1) * self.limit
             rows = list(keys[offset : offset + self.limit + 1])
