@@ -17,6 +17,8 @@ so a body read from GET can be sent back as is.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.serializers import StrictCharField
+
 from .models import Contact, CustomFieldDefinition
 from .selectors import is_admin
 
@@ -260,15 +262,6 @@ class IdField(serializers.IntegerField):
         kwargs.setdefault("min_value", 0)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
-
-
-class StrictCharField(serializers.CharField):
-    """A string, never a number or boolean coerced to one."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 def _text(max_length, **kwargs):

@@ -1,9 +1,20 @@
 from django.contrib.auth import get_user_model
+from django.db import models
 from rest_framework import serializers
 
 from .models import ApiToken, Membership, Workspace
 
 User = get_user_model()
+
+
+class StrictCharField(serializers.CharField):
+    """A string, never a number or boolean coerced to one (DRF's CharField
+    takes 0 as "0"): the wire format's wrong types are a 400 everywhere."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 def _request_workspace_id(field):
@@ -41,6 +52,12 @@ class WorkspaceModelSerializer(serializers.ModelSerializer):
     """ModelSerializer whose generated relation fields are workspace-scoped."""
 
     serializer_related_field = WorkspaceRelatedField
+    # generated text fields take strings only (StrictCharField)
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -77,7 +94,7 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
 
 class ApiTokenCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = StrictCharField(max_length=100)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from crm.serializers import StrictCharField
+
 from .models import ImportFile, ImportJob
 from .validation import IMPORT_FIELDS
 
@@ -31,7 +33,7 @@ class MappingField(serializers.DictField):
 
 
 class ImportValidateSerializer(serializers.Serializer):
-    file_name = serializers.CharField(max_length=64, help_text="A file_name answered by POST /imports/files.")
+    file_name = StrictCharField(max_length=64, help_text="A file_name answered by POST /imports/files.")
     mapping = MappingField()
 
 
@@ -56,7 +58,7 @@ class ImportValidationResultSerializer(serializers.Serializer):
 
 
 class ImportJobCreateSerializer(serializers.Serializer):
-    file_name = serializers.CharField(max_length=64)
+    file_name = StrictCharField(max_length=64)
     skip_errors = serializers.BooleanField(
         default=False, help_text="false: any invalid row fails the job and nothing is written."
     )

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from crm.serializers import MemberField, WorkspaceModelSerializer
+from crm.serializers import MemberField, StrictCharField, WorkspaceModelSerializer
 
 from .models import ContactLabel
 
@@ -11,7 +11,7 @@ class OwnerField(MemberField):
     """A member's user id. Deskera clients send 0 for "no owner"."""
 
     def to_internal_value(self, data):
-        if data in (0, "0"):
+        if data in (0, "0") and not isinstance(data, bool):  # False == 0: a boolean is a wrong type
             return None
         return super().to_internal_value(data)
 
@@ -37,9 +37,9 @@ class OwnerField(MemberField):
 class ContactLabelSerializer(WorkspaceModelSerializer):
     """ContactLabelRequest / ContactLabelResponse of seed 003."""
 
-    name = serializers.CharField(max_length=100, help_text="Unique in the workspace, case-insensitive.")
-    color = serializers.CharField(max_length=50, required=False, allow_blank=True, help_text="e.g. blue, deep-orange")
-    icon = serializers.CharField(max_length=50, required=False, allow_blank=True, help_text="A Material icon name.")
+    name = StrictCharField(max_length=100, help_text="Unique in the workspace, case-insensitive.")
+    color = StrictCharField(max_length=50, required=False, allow_blank=True, help_text="e.g. blue, deep-orange")
+    icon = StrictCharField(max_length=50, required=False, allow_blank=True, help_text="A Material icon name.")
     owner_id = OwnerField(source="owner", required=False, allow_null=True)
     tenant_id = serializers.IntegerField(source="workspace_id", read_only=True, help_text="The workspace.")
     is_default = serializers.BooleanField(

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from contacts.models import Contact
-from crm.serializers import WorkspaceModelSerializer, WorkspaceRelatedField
+from crm.serializers import StrictCharField, WorkspaceModelSerializer, WorkspaceRelatedField
 
 from .models import Conversation, Integration, Message
 
@@ -12,7 +12,7 @@ class IntegrationSerializer(WorkspaceModelSerializer):
         required=False,
         help_text='Provider settings. webhook: {"url": "https://...", "timeout": 10}; console: {}.',
     )
-    secret = serializers.CharField(
+    secret = StrictCharField(
         write_only=True,
         required=False,
         allow_blank=True,
@@ -130,18 +130,18 @@ class MessageSerializer(serializers.ModelSerializer):
 class MessageAddSerializer(serializers.Serializer):
     """The addMessage input (workspace, conversation and integration come from the token and the URL)."""
 
-    content = serializers.CharField(
+    content = StrictCharField(
         trim_whitespace=False,
         max_length=65536,
         help_text="The text, or for image/audio/document/video the http(s) URL of the media file.",
     )
     type = serializers.ChoiceField(choices=Message.Type.choices)
-    note_type = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
+    note_type = StrictCharField(required=False, allow_blank=True, max_length=50, default="")
     reply_to_message_id = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, default=None
     )
     tags = serializers.ListField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        child=StrictCharField(allow_blank=True, trim_whitespace=False),
         required=False,
         default=list,
         max_length=100,
@@ -170,9 +170,9 @@ class NotificationSerializer(serializers.Serializer):
 
     integration_id = WorkspaceRelatedField(queryset=Integration.objects.all())
     client_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
-    phone = serializers.CharField(required=False, allow_blank=True, max_length=40, default="")
-    template_name = serializers.CharField(max_length=255)
-    template_lang = serializers.CharField(
+    phone = StrictCharField(required=False, allow_blank=True, max_length=40, default="")
+    template_name = StrictCharField(max_length=255)
+    template_lang = StrictCharField(
         required=False, allow_blank=True, max_length=20, default=""
     )
     template_components = serializers.JSONField(
@@ -182,8 +182,8 @@ class NotificationSerializer(serializers.Serializer):
         help_text="Template variables; {{name}}, {{surname}}, {{fullName}}, {{email}}, {{phone}}, {{address}}, "
         "{{code}}, {{city}}, {{country}} in any string value are replaced from the contact.",
     )
-    trunk = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
-    sender_id = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    trunk = StrictCharField(required=False, allow_blank=True, max_length=100, default="")
+    sender_id = StrictCharField(required=False, allow_blank=True, max_length=100, default="")
 
     def validate(self, attrs):
         if attrs.get("client_id") is None and not attrs.get("phone"):
@@ -219,9 +219,9 @@ REPORTED_STATUS_CHOICES = [
 
 
 class StatusReportSerializer(serializers.Serializer):
-    external_message_id = serializers.CharField(max_length=255)
+    external_message_id = StrictCharField(max_length=255)
     status = serializers.ChoiceField(choices=REPORTED_STATUS_CHOICES)
-    error = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    error = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
 class StatusReportResultSerializer(serializers.Serializer):

@@ -2,7 +2,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from crm.openapi import ErrorSerializer
-from crm.serializers import WorkspaceModelSerializer
+from crm.serializers import StrictCharField, WorkspaceModelSerializer
 
 from .models import Tag
 from .services import BULK_PATCH_MAX
@@ -21,10 +21,10 @@ BIGINT_MAX = 2**63 - 1
     ]
 )
 class TagSerializer(WorkspaceModelSerializer):
-    tag = serializers.CharField(max_length=100, help_text="Unique per type in the workspace, case-insensitive.")
+    tag = StrictCharField(max_length=100, help_text="Unique per type in the workspace, case-insensitive.")
     type = serializers.ChoiceField(choices=Tag.Type.choices, help_text="Fixed once the tag exists.")
     order = serializers.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = StrictCharField(required=False, allow_blank=True)
     workspace_id = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -36,7 +36,7 @@ class TagSerializer(WorkspaceModelSerializer):
 class TagPatchSerializer(serializers.Serializer):
     id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="A tag of the workspace.")
     order = serializers.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = StrictCharField(required=False, allow_blank=True)
 
 
 @extend_schema_serializer(

@@ -197,3 +197,11 @@ def test_validation_in_worker_processes_matches_serial(api_client, settings):
     parallel = validate(api_client, file_name)
     assert parallel == serial
     assert serial["invalid_rows"] > 20 and {e["code"] for e in serial["errors"]} == {"invalid", "duplicate"}
+
+
+def test_file_name_must_be_a_string(api_client):
+    """A number was coerced to a file name and answered 404 (schemathesis)."""
+    for url in ("/v1/crm/imports/validate", "/v1/crm/imports"):
+        response = api_client.post(url, {"file_name": 0}, format="json")
+        assert response.status_code == 400, response.content
+        assert response.json()["errors"][0]["field"] == "file_name"

@@ -280,3 +280,15 @@ def test_data_migration_gives_existing_workspaces_the_defaults():
         for spec in services.DEFAULT_LABELS
     ]
     assert migration.DEFAULT_LABELS == services.DEFAULT_LABELS
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"name": 0}, "name"),
+    ({"name": "x", "color": 1}, "color"),
+    ({"name": "x", "icon": True}, "icon"),
+    ({"name": "x", "owner_id": False}, "owner_id"),  # False == 0 once passed for "no owner"
+])
+def test_wrong_types_are_400_not_coerced(api_client, payload, field):
+    """Found by schemathesis: a number or boolean was coerced to a string (or False to no owner)."""
+    assert_error(api_client.post(URL, payload, format="json"), 400, field=field)
+    assert not ContactLabel.objects.filter(workspace=api_client.workspace, name__in=["0", "x"]).exists()

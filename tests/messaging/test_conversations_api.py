@@ -211,6 +211,9 @@ def test_media_needs_an_http_url(api_client, conversation, media):
         ({"content": "x", "type": "text", "reply_to_message_id": "abc"}, "reply_to_message_id"),
         ({"content": "x", "type": "text", "reply_to_message_id": 999999}, "reply_to_message_id"),
         ({"content": "x", "type": "text", "tags": "VIP"}, "tags"),
+        # a number was coerced to a string (schemathesis)
+        ({"content": 5, "type": "text"}, "content"),
+        ({"content": "x", "type": "text", "tags": [1]}, "tags"),
     ],
 )
 def test_add_message_validation(api_client, conversation, payload, field):

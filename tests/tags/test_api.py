@@ -362,3 +362,14 @@ def test_every_relation_to_a_tag_lets_it_be_deleted():
     for rel in relations:
         expected = models.CASCADE if rel.related_model in throughs else models.SET_NULL
         assert rel.on_delete is expected, f"{rel.related_model._meta.label}.{rel.field.name}: {rel.on_delete.__name__}"
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"type": "client", "tag": 0}, "tag"),
+    ({"type": "client", "tag": "x", "description": 0}, "description"),
+])
+def test_wrong_types_are_400_not_coerced(api_client, payload, field):
+    """Found by schemathesis: a number was coerced to a string."""
+    assert_error(api_client.post(URL, payload, format="json"), 400, field=field)
+    bulk = api_client.patch(URL, {"patches": [{"id": 1, "description": 5}]}, format="json")
+    assert_error(bulk, 400, field="patches.0.description")
