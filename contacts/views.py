@@ -14,6 +14,7 @@ from rest_framework import exceptions, mixins, status
 from rest_framework.response import Response
 
 from crm.errors import PreconditionFailed
+from crm.openapi import ErrorSerializer
 from crm.permissions import IsWorkspaceAdminOrReadOnly
 from crm.viewsets import WorkspaceViewSet
 
@@ -37,6 +38,11 @@ from .serializers import (
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description="The ETag of the version you read; 412 when the contact changed since.",
+)
+
+
+EXTERNAL_ID_TAKEN = OpenApiResponse(
+    ErrorSerializer, description="`external_client_id_taken`: another contact of the workspace has this external_client_id."
 )
 
 
@@ -74,18 +80,25 @@ LIST_PARAMETERS = [
     list=extend_schema(operation_id="contacts_list", parameters=LIST_PARAMETERS, responses=ContactSerializer(many=True),
                        summary="List contacts"),
     create=extend_schema(operation_id="contacts_create", request=ContactWriteSerializer,
-                         responses={201: ContactSerializer}, summary="Create a contact"),
+                         responses={201: ContactSerializer, 409: EXTERNAL_ID_TAKEN}, summary="Create a contact"),
     retrieve=extend_schema(operation_id="contacts_retrieve", responses=ContactSerializer, summary="Get a contact"),
-    update=extend_schema(operation_id="contacts_update", request=ContactWriteSerializer, responses=ContactSerializer,
+    update=extend_schema(operation_id="contacts_update", request=ContactWriteSerializer,
+                         responses={200: ContactSerializer, 409: EXTERNAL_ID_TAKEN},
                          parameters=[IF_MATCH], summary="Replace a contact (PUT)"),
     partial_update=extend_schema(operation_id="contacts_partial_update", request=ContactWriteSerializer,
-                                 responses=ContactSerializer, parameters=[IF_MATCH], summary="Update a contact (PATCH)"),
+                                 responses={200: ContactSerializer, 409: EXTERNAL_ID_TAKEN}, parameters=[IF_MATCH],
+                                 summary="Update a contact (PATCH)"),
     destroy=extend_schema(
         operation_id="contacts_destroy", parameters=[
             IF_MATCH,
             OpenApiParameter("permanent", OpenApiTypes.BOOL, description="true: erase for good (admins only; 204)."),
         ],
-        responses={200: ContactSerializer, 204: OpenApiResponse(description="Erased (permanent=true).")},
+        responses={
+            200: ContactSerializer,
+            204: OpenApiResponse(description="Erased (permanent=true)."),
+            409: OpenApiResponse(ErrorSerializer, description="`protected`: other records still refer to the contact "
+                                                              "(permanent=true); archive it instead."),
+        },
         summary="Archive a contact (or erase it with permanent=true)",
     ),
 )

@@ -1,6 +1,7 @@
 """OpenAPI: the x-access-token security scheme and the error responses."""
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 
@@ -31,7 +32,11 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class CrmAutoSchema(AutoSchema):
-    """Adds the error format to every operation's documented responses."""
+    """Adds the error format to every operation's documented responses: 400 and
+    429 everywhere, 401/403 behind a token, 404 on object routes and writes,
+    413/415 with a body, 412 where an If-Match header is taken. Other statuses
+    an operation answers (409, a 404 for an unknown name in the body) are
+    declared by its view with an OpenApiResponse(ErrorSerializer, ...)."""
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction=direction)
@@ -44,6 +49,11 @@ class CrmAutoSchema(AutoSchema):
             codes.append("404")
         if self.method in ("POST", "PUT", "PATCH"):
             codes += ["413", "415"]
+        if any(getattr(p, "name", None) == "If-Match" for p in self.get_override_parameters()) and "412" not in responses:
+            responses["412"] = self._get_response_for_code(
+                OpenApiResponse(ErrorSerializer, description="`precondition_failed`: If-Match names another version."),
+                "412",
+            )
         for code in codes:
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code)

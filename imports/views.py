@@ -122,7 +122,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
             "written; `true`: valid rows are written, invalid ones reported (GET .../errors.csv)."
         ),
         request=ImportJobCreateSerializer,
-        responses={202: ImportJobCreatedSerializer},
+        responses={202: ImportJobCreatedSerializer, 404: OpenApiResponse(ErrorSerializer, description="No uploaded file of this `file_name` in the workspace."),},
         tags=TAGS,
     )
     def create(self, request):
@@ -141,7 +141,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
             "nothing. `row` is the spreadsheet row number (header = 1). An unreadable encoding is a 400."
         ),
         request=ImportValidateSerializer,
-        responses={200: ImportValidationResultSerializer},
+        responses={200: ImportValidationResultSerializer, 404: OpenApiResponse(ErrorSerializer, description="No uploaded file of this `file_name` in the workspace."),},
         tags=TAGS,
     )
     def validate(self, request):

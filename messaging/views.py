@@ -1,10 +1,11 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.openapi import ErrorSerializer
 from crm.permissions import IsWorkspaceAdminOrReadOnly
 from crm.throttling import TokenRateThrottle
 from crm.viewsets import WorkspaceModelViewSet, WorkspaceViewSet
@@ -28,7 +29,21 @@ from .serializers import (
 )
 
 
+CONVERSATION_EXISTS = OpenApiResponse(
+    ErrorSerializer,
+    description="`conversation_exists`: the contact has an open conversation on this integration "
+                "(its id in `conversation_id` when creating).",
+)
+
+
 @extend_schema(tags=["integrations"])
+@extend_schema_view(
+    destroy=extend_schema(responses={
+        204: None,
+        409: OpenApiResponse(ErrorSerializer, description="`in_use`: the integration has conversations; "
+                                                          "deactivate it (active=false) instead."),
+    }),
+)
 class IntegrationViewSet(WorkspaceModelViewSet):
     """Channels messages go out through. Members read; admins write. The
     secret is write-only."""
@@ -60,8 +75,9 @@ class IntegrationViewSet(WorkspaceModelViewSet):
 
 @extend_schema(tags=["conversations"])
 @extend_schema_view(
+    create=extend_schema(responses={201: ConversationSerializer, 409: CONVERSATION_EXISTS}),
     partial_update=extend_schema(
-        request=ConversationUpdateSerializer, responses=ConversationSerializer
+        request=ConversationUpdateSerializer, responses={200: ConversationSerializer, 409: CONVERSATION_EXISTS}
     ),
 )
 class ConversationViewSet(
