@@ -174,6 +174,7 @@ SPECTACULAR_SETTINGS = {
         "ConversationStatusEnum": "messaging.models.Conversation.Status",
         "MessageStatusEnum": "messaging.models.Message.Status",
         "MessageTypeEnum": "messaging.models.Message.Type",
+        "CustomFieldTypeEnum": "contacts.models.CustomFieldDefinition.Type",
         "ReportedMessageStatusEnum": "messaging.serializers.REPORTED_STATUS_CHOICES",
     },
 }

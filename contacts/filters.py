@@ -9,8 +9,8 @@ from django import forms
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+
+from crm.filters import DocumentedFilter
 
 from .models import Contact, ContactTag
 from .selectors import contact_search
@@ -103,13 +103,13 @@ class StrictBooleanField(forms.Field):
         raise forms.ValidationError("Expected true or false.", code="invalid")
 
 
-@extend_schema_field(OpenApiTypes.BOOL)
-class BooleanFilter(django_filters.Filter):
+class BooleanFilter(DocumentedFilter):
+    schema = {"type": "boolean"}
     field_class = StrictBooleanField
 
 
-@extend_schema_field(OpenApiTypes.INT)
-class IntFilter(django_filters.Filter):
+class IntFilter(DocumentedFilter):
+    schema = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
     field_class = forms.IntegerField
 
     def __init__(self, *args, **kwargs):
@@ -118,18 +118,18 @@ class IntFilter(django_filters.Filter):
         super().__init__(*args, **kwargs)
 
 
-@extend_schema_field({"type": "array", "items": {"type": "integer"}})
-class IntListFilter(django_filters.Filter):
+class IntListFilter(DocumentedFilter):
+    schema = {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "maxItems": 1000}
     field_class = IntListField
 
 
-@extend_schema_field({"type": "array", "items": {"type": "string"}})
-class StringListFilter(django_filters.Filter):
+class StringListFilter(DocumentedFilter):
+    schema = {"type": "array", "items": {"type": "string"}}
     field_class = StringListField
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class InstantFilter(django_filters.Filter):
+class InstantFilter(DocumentedFilter):
+    schema = {"type": "string", "description": "ISO 8601 date-time or date (UTC when naive), or epoch milliseconds."}
     field_class = InstantField
 
 

@@ -113,6 +113,16 @@ class ContactSerializer(serializers.Serializer):
 
 CONTACT_KEYS = tuple(ContactSerializer._declared_fields)
 
+
+class ContactListItemSerializer(ContactSerializer):
+    """A contact of GET /contacts: every key of Contact, or only the keys `columns` names."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            field.required = False
+        return fields
+
 # Which batch loads (selectors.page_relations) each output key needs.
 _NEEDS = {
     "tags": {"tags"},
@@ -221,7 +231,7 @@ class ContactRenderer:
 
 
 # -- writing -----------------------------------------------------------------
-@extend_schema_field({"type": "array", "items": {"type": "integer"}, "nullable": True,
+@extend_schema_field({"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "nullable": True,
                       "description": "A list of ids (a comma-separated string is accepted too)."})
 class IdListField(serializers.Field):
     """A list of ids, or a comma-separated string of them (seed 003 types
@@ -238,8 +248,8 @@ class IdListField(serializers.Field):
             self.fail("invalid")
         result = []
         for item in data:
-            if isinstance(item, bool):
-                self.fail("invalid")
+            if isinstance(item, bool) or (isinstance(item, float) and not item.is_integer()):
+                self.fail("invalid")  # int(1.5) would pass 1
             try:
                 number = int(item)
             except (TypeError, ValueError):
@@ -353,10 +363,10 @@ class ContactMultipleSerializer(serializers.Serializer):
 class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
     label = StrictCharField(max_length=100)
     shortName = StrictCharField(source="short_name", max_length=100, required=False, allow_blank=True)
-    # A plain string in the schema (the values are in help_text): a second
-    # "type" enum would need a shared ENUM_NAME_OVERRIDES entry.
-    type = StrictCharField(
-        required=False, help_text=f"One of: {', '.join(CustomFieldDefinition.Type.values)}. Default text."
+    # An enum in the schema (CustomFieldTypeEnum in ENUM_NAME_OVERRIDES).
+    type = serializers.ChoiceField(
+        choices=CustomFieldDefinition.Type.choices, required=False, help_text="Default text.",
+        error_messages={"invalid_choice": f'"{{input}}" is not a valid choice ({", ".join(CustomFieldDefinition.Type.values)}).'},
     )
     options = serializers.ListField(child=StrictCharField(max_length=200), required=False, max_length=500)
     module = StrictCharField(max_length=50, required=False, allow_blank=True, allow_null=True)
@@ -366,9 +376,3 @@ class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "label", "shortName", "type", "options", "module", "created_at", "updated_at"]
         read_only_fields = ["id", "code", "created_at", "updated_at"]
 
-    def validate_type(self, value):
-        if value not in CustomFieldDefinition.Type.values:
-            raise serializers.ValidationError(
-                f'"{value}" is not a valid choice ({", ".join(CustomFieldDefinition.Type.values)}).', code="invalid_choice"
-            )
-        return value

@@ -24,6 +24,7 @@ from .models import Contact, CustomFieldDefinition
 from .pagination import ContactPagination
 from .serializers import (
     CONTACT_KEYS,
+    ContactListItemSerializer,
     ContactBulkUpdateResultSerializer,
     ContactBulkUpdateSerializer,
     ContactMultipleSerializer,
@@ -77,7 +78,8 @@ LIST_PARAMETERS = [
 
 @extend_schema(tags=["contacts"])
 @extend_schema_view(
-    list=extend_schema(operation_id="contacts_list", parameters=LIST_PARAMETERS, responses=ContactSerializer(many=True),
+    list=extend_schema(operation_id="contacts_list", parameters=LIST_PARAMETERS,
+                       responses=ContactListItemSerializer(many=True),
                        summary="List contacts"),
     create=extend_schema(operation_id="contacts_create", request=ContactWriteSerializer,
                          responses={201: ContactSerializer, 409: EXTERNAL_ID_TAKEN}, summary="Create a contact"),

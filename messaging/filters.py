@@ -1,14 +1,17 @@
 import django_filters
 from django import forms
 
+from crm.filters import DocumentedFilter
+
 from .models import Conversation, Message
 
 MAX_ID = 2**63 - 1
 
 
-class IdFilter(django_filters.Filter):
+class IdFilter(DocumentedFilter):
     """A positive bigint id; anything else is a 400 naming the parameter."""
 
+    schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     field_class = forms.IntegerField
 
     def __init__(self, *args, **kwargs):

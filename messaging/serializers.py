@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.models import Contact
@@ -7,8 +8,13 @@ from .models import Conversation, Integration, Message
 
 
 # -- integrations -----------------------------------------------------------
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class ConfigField(serializers.JSONField):
+    """A JSON object (validate_config refuses anything else)."""
+
+
 class IntegrationSerializer(WorkspaceModelSerializer):
-    config = serializers.JSONField(
+    config = ConfigField(
         required=False,
         help_text='Provider settings. webhook: {"url": "https://...", "timeout": 10}; console: {}.',
     )

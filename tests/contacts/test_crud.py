@@ -177,6 +177,7 @@ def test_phone_uses_workspace_region(api_client):
         ({"default_agent_id": 10**12}, "default_agent_id", None),
         ({"sub_owner_ids": [10**12]}, "sub_owner_ids", None),
         ({"sub_owner_ids": "a,b"}, "sub_owner_ids", None),
+        ({"visibility_ids": [-1]}, "visibility_ids", None),
         ({"organization_id": 10**12}, "organization_id", None),
         ({"person_names": ["P"]}, "person_names", None),
         ({"custom_field": [{"code": "D-9999999", "value": "x"}]}, "custom_field", None),
@@ -349,3 +350,14 @@ def test_system_archive(api_client, make_contact):
     archived = services.contact_archive(workspace=api_client.workspace, contact=contact, archived_by=services.SYSTEM)
     assert archived.archived_by == "SYSTEM"
     assert api_client.get(f"{URL}/{contact.id}").json()["archived_by"] == "SYSTEM"
+
+
+def test_fractional_ids_are_400(api_client):
+    """int(1.5) passed a fractional id as 1 (schemathesis); a whole float like 1.0 is still an id."""
+    member_id = api_client.user.id
+    response = api_client.post(URL, {"name": "F", "sub_owner_ids": [member_id + 0.5]}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["field"] == "sub_owner_ids"
+    response = api_client.post(URL, {"name": "F", "sub_owner_ids": [float(member_id)]}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["sub_owner_ids"] == [member_id]

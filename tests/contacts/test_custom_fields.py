@@ -37,12 +37,20 @@ def test_crud_and_generated_codes(api_client):
         ({"label": "x", "type": "dropdown"}, "options"),
         ({"label": "x", "options": "a"}, "options"),
         ({"label": 5}, "label"),
+        ({"label": "x", "type": 0}, "type"),
     ],
 )
 def test_validation(api_client, body, field):
     response = api_client.post(URL, body, format="json")
     assert response.status_code == 400, response.content
     assert response.json()["errors"][0]["field"] == field
+
+
+def test_unknown_type_names_the_choices(api_client):
+    """type is an enum in the schema now (ChoiceField); the message still lists the choices."""
+    body = api_client.post(URL, {"label": "x", "type": "color"}, format="json").json()
+    assert body["code"] == "invalid_choice"
+    assert body["message"] == '"color" is not a valid choice (text, number, date, dropdown, checkbox).'
 
 
 def test_unique_short_name(api_client, dropdown_field):

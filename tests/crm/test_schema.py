@@ -55,3 +55,29 @@ def _schema():
     from drf_spectacular.generators import SchemaGenerator
 
     return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def _component(name):
+    return _schema()["components"]["schemas"][name]
+
+
+def test_schema_matches_what_the_api_accepts_and_answers():
+    """Mismatches schemathesis found between the schema and the API."""
+    # ?columns= narrows list items: no key of a list item is required
+    item_ref = _component("PaginatedContactListItemList")["properties"]["data"]["items"]["$ref"]
+    assert item_ref == "#/components/schemas/ContactListItem"
+    assert "required" not in _component("ContactListItem")
+    assert "id" in _component("Contact")["required"]
+    # config is an object, never null
+    for name in ("IntegrationRequest", "PatchedIntegrationRequest"):
+        assert _component(name)["properties"]["config"]["type"] == "object"
+    # custom field types are an enum
+    assert _component("CustomFieldTypeEnum")["enum"] == ["text", "number", "date", "dropdown", "checkbox"]
+    # ids in filters and bodies are positive; a filter keeps its description next to its bounds
+    params = {p["name"]: p for p in _schema()["paths"]["/v1/crm/conversations"]["get"]["parameters"]}
+    assert params["contact_id"]["schema"]["minimum"] == 1
+    assert params["contact_id"]["description"] == "Conversations of this contact."
+    params = {p["name"]: p for p in _schema()["paths"]["/v1/crm/contacts"]["get"]["parameters"]}
+    assert params["contact_ids"]["schema"]["items"]["minimum"] == 1
+    assert params["conversation_id"]["description"] == "Contacts that have this conversation."
+    assert _component("ContactWriteRequest")["properties"]["sub_owner_ids"]["items"]["minimum"] == 1
