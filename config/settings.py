@@ -147,6 +147,7 @@ REST_FRAMEWORK = {
 
 DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_FORMATTER_CLASS": "crm.errors.CrmExceptionFormatter",
+    "EXCEPTION_HANDLER_CLASS": "crm.errors.CrmExceptionHandler",
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
 }
 

@@ -15,7 +15,10 @@ crm.middleware with error_payload() below.
 """
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from drf_standardized_errors.formatter import ExceptionFormatter
+from drf_standardized_errors.handler import ExceptionHandler
 from drf_standardized_errors.types import ErrorResponse
 from rest_framework import exceptions, status
 
@@ -45,6 +48,23 @@ class CrmExceptionFormatter(ExceptionFormatter):
         }
         payload.update(getattr(self.exc, "extra", None) or {})
         return payload
+
+
+class CrmExceptionHandler(ExceptionHandler):
+    """Django's request errors raised inside a view are client errors, as Django
+    answers them outside DRF: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413,
+    any other SuspiciousOperation (more than DATA_UPLOAD_MAX_NUMBER_FIELDS query
+    parameters, ...) a 400. DRF alone turned them into 500s."""
+
+    def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, RequestDataTooBig):
+            return PayloadTooLarge()
+        if isinstance(exc, TooManyFieldsSent):
+            limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+            return exceptions.ParseError(f"Too many parameters (at most {limit}).", code="too_many_fields")
+        if isinstance(exc, SuspiciousOperation):
+            return exceptions.ParseError("Bad request.", code="bad_request")
+        return super().convert_known_exceptions(exc)
 
 
 class DomainError(exceptions.APIException):

@@ -76,6 +76,26 @@ def test_options_on_collection_put_route(api_client, member_client):
     assert api_client.options("/v1/crm/contacts/999999").status_code == 200
 
 
+def test_too_many_query_parameters_is_400(api_client, settings):
+    """More than DATA_UPLOAD_MAX_NUMBER_FIELDS parameters raised TooManyFieldsSent
+    inside DRF, which answered 500 (schemathesis, ?id= repeated 1,001 times)."""
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    query = "&".join(["id=1"] * 6)
+    for url in ("/v1/crm/contacts", "/v1/crm/me", "/v1/crm/tags"):
+        body = assert_error(api_client.get(f"{url}?{query}"), 400, "too_many_fields")
+        assert body["message"] == "Too many parameters (at most 5)."
+
+
+def test_request_data_too_big_is_413(api_client, settings):
+    """A form body over DATA_UPLOAD_MAX_MEMORY_SIZE without a usable Content-Length check."""
+    from django.core.exceptions import RequestDataTooBig
+
+    from crm.errors import CrmExceptionHandler
+
+    response = CrmExceptionHandler(RequestDataTooBig("big"), {"view": None, "request": None}).run()
+    assert response.status_code == 413 and response.data["code"] == "payload_too_large"
+
+
 def test_unsupported_media_type(api_client):
     response = api_client.post("/v1/crm/tokens", data="name=x", content_type="text/plain")
     assert_error(response, 415, "unsupported_media_type")
