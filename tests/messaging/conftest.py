@@ -7,7 +7,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from config.celery import app as celery_app
 from contacts import services as contact_services
 from messaging import services
 
@@ -48,24 +47,20 @@ def conversation(api_client, contact, console_integration):
 
 
 @pytest.fixture(autouse=True)
-def eager_retries():
+def eager_retries(settings):
     """With eager propagation on, Celery raises a task's Retry out of apply()
     instead of running the retry in-process; off, apply() follows the retries
-    and .get() still raises a task's real exception."""
-    previous = celery_app.conf.task_eager_propagates
-    celery_app.conf.CELERY_TASK_EAGER_PROPAGATES = False  # the app reads CELERY_-namespaced keys
-    yield
-    celery_app.conf.CELERY_TASK_EAGER_PROPAGATES = previous
+    and .get() still raises a task's real exception. The Celery app reads
+    Django's settings live, so pytest-django's `settings` sets and restores
+    the flag (a value written to celery_app.conf would shadow the settings
+    for every later test)."""
+    settings.CELERY_TASK_EAGER_PROPAGATES = False
 
 
 @pytest.fixture
-def eager_celery():
-    """Tasks run in-process when enqueued (the Celery app reads Django settings
-    once, so the flag is set on the app's config)."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.CELERY_TASK_ALWAYS_EAGER = True
-    yield
-    celery_app.conf.CELERY_TASK_ALWAYS_EAGER = previous
+def eager_celery(settings):
+    """Tasks run in-process when enqueued."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
 class Receiver:
