@@ -114,8 +114,11 @@ class Contact(WorkspaceScopedModel):
 
 
 class ContactTag(models.Model):
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE)
-    tag = models.ForeignKey("tags.Tag", on_delete=models.CASCADE)
+    # No single-column indexes: uniq_contact_tag (contact, tag) and
+    # contact_tag_by_tag_idx (tag, contact) already serve both directions, and
+    # every index more is paid by each bulk tag change and each import.
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, db_index=False)
+    tag = models.ForeignKey("tags.Tag", on_delete=models.CASCADE, db_index=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["contact", "tag"], name="uniq_contact_tag")]

@@ -88,8 +88,9 @@ class Message(WorkspaceScopedModel):
         FAILED = "failed", "Failed"
         INTERNAL = "internal", "Internal (note, never sent)"
 
+    # indexed by msg_conv_newest_idx (conversation first)
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="messages"
+        Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
     integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="messages")
     content = models.TextField(blank=True, default="")
@@ -134,8 +135,9 @@ class Message(WorkspaceScopedModel):
 
 
 class MessageTag(models.Model):
-    message = models.ForeignKey(Message, on_delete=models.CASCADE)
-    tag = models.ForeignKey("tags.Tag", on_delete=models.CASCADE)
+    # uniq_message_tag and message_tag_by_tag_idx serve both directions
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, db_index=False)
+    tag = models.ForeignKey("tags.Tag", on_delete=models.CASCADE, db_index=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["message", "tag"], name="uniq_message_tag")]
