@@ -32,6 +32,7 @@ from rest_framework.response import Response
 COUNT_CAP = 10_000
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
+MAX_PAGE = 10_000_000
 
 
 def _invalid(field, message):
@@ -67,7 +68,7 @@ class PagePagination(BasePagination):
         params = request.query_params
         self.limit = parse_bounded_int(params, self.limit_query_params, DEFAULT_LIMIT, 1, MAX_LIMIT)
         # checked in cursor mode too, where it is unused: a bad value is a 400 either way
-        self.page = parse_bounded_int(params, (self.page_query_param,), 1, 1, 10_000_000)
+        self.page = parse_bounded_int(params, (self.page_query_param,), 1, 1, MAX_PAGE)
         keys = self.keys_queryset(queryset)
         if self.cursor_query_param in params:
             rows = self._paginate_cursor(keys, params.get(self.cursor_query_param))
@@ -198,7 +199,7 @@ class PagePagination(BasePagination):
             return {"name": name, "required": False, "in": "query", "description": description, "schema": schema}
 
         return [
-            param("page", "Page number (>= 1).", {"type": "integer", "minimum": 1}),
+            param("page", f"Page number, 1..{MAX_PAGE:,}.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
             param("limit", f"Page size, 1..{MAX_LIMIT} (default {DEFAULT_LIMIT}).",
                   {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
             param("per_page", "Alias of `limit`.", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),

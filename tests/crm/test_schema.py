@@ -81,3 +81,6 @@ def test_schema_matches_what_the_api_accepts_and_answers():
     assert params["contact_ids"]["schema"]["items"]["minimum"] == 1
     assert params["conversation_id"]["description"] == "Contacts that have this conversation."
     assert _component("ContactWriteRequest")["properties"]["sub_owner_ids"]["items"]["minimum"] == 1
+    # page has the upper bound the API enforces
+    params = {p["name"]: p for p in _schema()["paths"]["/v1/crm/tags"]["get"]["parameters"]}
+    assert params["page"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 10_000_000}
