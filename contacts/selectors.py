@@ -20,11 +20,10 @@ from crm.models import Membership, Workspace
 
 from .models import Contact, ContactTag, CustomFieldDefinition
 
-# Must stay identical to the index of migration 0003 (contact_search_trgm_idx).
-SEARCH_EXPRESSION = (
-    'lower("contacts_contact"."name") || \' \' || lower("contacts_contact"."surname") || \' \' || '
-    '"contacts_contact"."email" || \' \' || "contacts_contact"."phone" || \' \' || lower("contacts_contact"."code")'
-)
+# The search text lives in contacts_contactsearch, kept by the triggers of
+# migration 0008 (trigram-indexed on PostgreSQL): lower(name) ' '
+# lower(surname) ' ' email ' ' phone ' ' lower(code).
+SEARCH_SQL = "SELECT contact_id FROM contacts_contactsearch WHERE document LIKE %s ESCAPE '\\'"
 
 
 class AnyOf(Func):
@@ -170,7 +169,8 @@ def contact_search(queryset: QuerySet, text: str) -> QuerySet:
     stripped = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "").replace(".", "")
     if stripped.lstrip("+").isdigit() and len(stripped.lstrip("+")) >= 3:
         text = stripped
-    return queryset.alias(_search=RawSQL(SEARCH_EXPRESSION, ())).filter(_search__contains=text)
+    pattern = f"%{connection.ops.prep_for_like_query(text)}%"
+    return queryset.filter(id__in=RawSQL(SEARCH_SQL, [pattern]))
 
 
 _ROWS_SQL: dict = {}

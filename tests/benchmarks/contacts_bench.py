@@ -245,7 +245,8 @@ class Seeder:
                 "TRUNCATE contacts_contact, contacts_contacttag, contacts_contact_sub_owners RESTART IDENTITY CASCADE"
             )
         restore_pending_ddl()  # on empty tables: instant
-        tables = ("contacts_contact", "contacts_contacttag", "contacts_contact_sub_owners")
+        # contacts_contactsearch is filled by contacts_contact's insert trigger during the COPY
+        tables = ("contacts_contact", "contacts_contacttag", "contacts_contact_sub_owners", "contacts_contactsearch")
         ddl = self._droppable(tables)
         meta_set("pending_ddl", [{"name": d["name"], "create": d["create"]} for d in ddl])
         with connection.cursor() as cur:

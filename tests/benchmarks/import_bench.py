@@ -210,6 +210,7 @@ def main():
                        "(SELECT id FROM contacts_contact WHERE workspace_id = %s)", [workspace.pk])
         cursor.execute("DELETE FROM contacts_contact WHERE workspace_id IN (%s, %s)", [workspace.pk, other.pk])
         cursor.execute("VACUUM ANALYZE contacts_contact")
+        cursor.execute("VACUUM ANALYZE contacts_contactsearch")
     for import_file in ImportFile.objects.filter(workspace=workspace):
         services.import_file_delete(workspace=workspace, import_file=import_file)
     path.unlink()
