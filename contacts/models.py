@@ -83,8 +83,10 @@ class Contact(WorkspaceScopedModel):
         # Every list filter and sort has an index ending in id, so a filtered
         # page is an ordered index range, not a sort of all matches. Text
         # filters compare lower(field) (case-insensitive exact match) and the
-        # name sorts order by it too. `search` uses a trigram GIN index that
-        # migration 0003 creates on PostgreSQL only.
+        # name sorts order by it too. `search` reads contacts_contactsearch,
+        # which triggers of migration 0008 keep (trigram-indexed on
+        # PostgreSQL), so bulk updates don't pay for that index. A migration
+        # that rebuilds this table on SQLite drops those triggers: re-create them.
         indexes = [
             # Active contacts only: default lists and their capped counts run
             # as index-only scans (deleted_at needs no heap visit).
