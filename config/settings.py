@@ -78,13 +78,15 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+# PostgreSQL: the hot lookups by a unique key (a token's prefix, a contact's
+# id) run as prepared statements and skip planning (crm.db.prepared_statement).
+# Nothing else is prepared automatically: a generic plan of a filtered list
+# ignores how common the filtered value is. Not compatible with a
+# transaction-pooling PgBouncer older than 1.21: DB_PREPARED_STATEMENTS=false.
+DB_PREPARED_STATEMENTS = IS_POSTGRES and env.bool("DB_PREPARED_STATEMENTS", default=True)
 if IS_POSTGRES:
-    # Server-side parameter binding lets psycopg prepare a statement the
-    # fifth time a connection runs it, so the hot queries (token lookup,
-    # contact rows, pages) skip PostgreSQL's planning. Not compatible with a
-    # transaction-pooling PgBouncer: DB_PREPARED_STATEMENTS=false turns it off.
-    if env.bool("DB_PREPARED_STATEMENTS", default=True):
-        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+    if DB_PREPARED_STATEMENTS:
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=None)
     DATABASES["default"]["TEST"] = {
         "NAME": env("TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}")
     }

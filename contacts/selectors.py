@@ -16,6 +16,7 @@ from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySe
 from django.db.models.expressions import RawSQL, Window
 from django.db.models.functions import RowNumber
 
+from crm.db import prepared_statement
 from crm.models import Membership, Workspace
 
 from .models import Contact, ContactTag, CustomFieldDefinition
@@ -251,7 +252,7 @@ def rows_by_ids(*, workspace_id: int, ids: Sequence[int], with_definitions: bool
         single = len(ids) == 1
         sql, order, row_class, json_positions = _rows_sql(with_definitions, single)
         values = {"ws": workspace_id, "ids": ids[0] if single else ids}
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, prepared_statement(connection):
             cursor.execute(sql, [slot[0] if isinstance(slot, tuple) else values[slot] for slot in order])
             fetched = cursor.fetchall()
         rows = []

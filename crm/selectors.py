@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections, router
 from django.db.models import F, QuerySet
 
+from .db import prepared_statement
 from .models import ApiToken, Membership, Workspace
 
 User = get_user_model()
@@ -67,7 +68,7 @@ class _TokenLookup:
 
     def __call__(self, prefix: str) -> ApiToken | None:
         connection = connections[router.db_for_read(ApiToken)]
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, prepared_statement(connection):
             cursor.execute(self.sql(connection), [prefix])
             row = cursor.fetchone()
         if row is None:
