@@ -110,6 +110,12 @@ def contact_access(*, workspace: Workspace, user, role, ids: Sequence[int]) -> d
     return dict(rows)
 
 
+def contacts_editable(*, workspace: Workspace, user, role, ids: Sequence[int]) -> QuerySet:
+    """The contacts of `ids` the caller may edit (editable implies visible)."""
+    queryset = Contact.objects.filter(AnyOf("id", ids), workspace=workspace)
+    return queryset if is_admin(role) else queryset.filter(editable_q(user=user, role=role))
+
+
 def editable_annotation(*, user, role):
     from django.db.models import BooleanField, ExpressionWrapper
 

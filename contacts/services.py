@@ -592,16 +592,6 @@ def contact_bulk_update(
     if unknown:
         raise field_error(min(unknown), "This field cannot be bulk updated.", code="invalid")
 
-    rows = selectors.contact_access(workspace=workspace, user=user, role=role, ids=ids)
-    missing = [i for i in ids if i not in rows]
-    if missing:
-        raise ObjectsNotFound(missing, "contact")
-    locked = [i for i, editable in rows.items() if not editable]
-    if locked:
-        raise ContactsNotEditable(
-            f"You may view but not edit contacts {', '.join(map(str, sorted(locked)[:50]))}.", ids=sorted(locked)
-        )
-
     values: dict = {}
     members: dict[str, list[int]] = {}
     if changes.get("label_id") not in (None, 0, ""):
@@ -635,9 +625,14 @@ def contact_bulk_update(
     if not values and not add and not remove:
         raise DomainError("Nothing to update: give at least one field besides ids.", code="invalid")
 
-    Contact.objects.filter(AnyOf("id", ids), workspace=workspace).update(
+    # Optimistic: the UPDATE itself only matches the contacts the caller may
+    # edit, and a short count means some id is unknown, hidden or read-only;
+    # only then is it worth a query to say which (raising rolls the UPDATE back).
+    updated = selectors.contacts_editable(workspace=workspace, user=user, role=role, ids=ids).update(
         **values, version=F("version") + 1, updated_at=timezone.now(), updated_by=user
     )
+    if updated != len(ids):
+        _raise_for_inaccessible(workspace=workspace, user=user, role=role, ids=ids)
     if add:
         tags = _tags(workspace, user, add, field="tags_add")
         _link_tags(ids, [tag.pk for tag in tags])
@@ -649,6 +644,18 @@ def contact_bulk_update(
         ).values("id")
         ContactTag.objects.filter(AnyOf("contact_id", ids), tag_id__in=tag_ids).delete()
     return len(ids)
+
+
+def _raise_for_inaccessible(*, workspace: Workspace, user, role, ids: list[int]) -> None:
+    from . import selectors
+
+    rows = selectors.contact_access(workspace=workspace, user=user, role=role, ids=ids)
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        raise ObjectsNotFound(missing, "contact")
+    locked = sorted(i for i, editable in rows.items() if not editable)
+    if locked:
+        raise ContactsNotEditable(f"You may view but not edit contacts {', '.join(map(str, locked[:50]))}.", ids=locked)
 
 
 def _link_tags(contact_ids: list[int], tag_ids: list[int]) -> None:

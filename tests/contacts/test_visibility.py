@@ -3,6 +3,8 @@ owner/sub-owners/admins edit (view_only for others); public: every member
 reads and edits. A contact you may not see is a 404 everywhere."""
 import pytest
 
+from contacts.models import Contact
+
 URL = "/v1/crm/contacts"
 
 
@@ -93,9 +95,23 @@ def test_member_edits_own_sub_owned_and_public(member_client, contacts):
     for key in ("private_mine", "private_sub", "public_other"):
         response = member_client.patch(f"{URL}/{contacts[key].id}", {"note": "ok"}, format="json")
         assert response.status_code == 200, (key, response.content)
-    response = member_client.patch(URL, {"ids": [contacts["private_mine"].id, contacts["public_other"].id],
+    editable = [contacts[key].id for key in ("private_mine", "private_sub", "public_other")]
+    response = member_client.patch(URL, {"ids": editable, "tags_add": ["m"], "stage_id": None}, format="json")
+    assert response.status_code == 200 and response.json() == {"updated": 3}
+    assert {c.id: c.version for c in Contact.objects.filter(pk__in=editable)} == {pk: 3 for pk in editable}
+
+
+@pytest.mark.parametrize("intruder, status", [("team_other", 403), ("private_admin", 404)])
+def test_bulk_update_with_one_forbidden_id_changes_nothing(member_client, contacts, intruder, status):
+    """The UPDATE runs before it is known that an id is forbidden: raising must roll it back."""
+    mine, forbidden = contacts["private_mine"], contacts[intruder]
+    response = member_client.patch(URL, {"ids": [mine.id, forbidden.id], "visibility_type": "team",
                                          "tags_add": ["m"]}, format="json")
-    assert response.status_code == 200
+    assert response.status_code == status, response.content
+    assert response.json()["ids"] == [forbidden.id]
+    mine.refresh_from_db()
+    assert (mine.version, mine.visibility_type) == (1, "private")
+    assert not mine.tags.exists()
 
 
 def test_member_creating_private_contact_owns_it(member_client):
