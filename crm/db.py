@@ -1,5 +1,8 @@
-"""Prepared statements, for the few queries that gain from them."""
+"""Connection-level tuning for PostgreSQL: prepared statements for the few
+queries that gain from them, and psycopg's C parser for timestamps."""
+import datetime
 from contextlib import contextmanager
+from functools import cache
 
 from django.conf import settings
 
@@ -24,3 +27,41 @@ def prepared_statement(connection):
         yield
     finally:
         raw.prepare_threshold = previous
+
+
+@cache
+def _utc_timestamptz_loader():
+    """A loader class that parses timestamptz text with psycopg's C loader.
+    Django registers a pure-Python subclass of psycopg's loader (to set the
+    tzinfo), which parses ~7x slower: a 1,000-contact response reads 2,000
+    timestamps. The class keeps the `timezone` attribute Django's
+    create_cursor() compares, so Django doesn't put its own back."""
+    from psycopg import adapters
+    from psycopg.adapt import Loader
+    from psycopg.pq import Format
+
+    parser = adapters.get_loader(adapters.types["timestamptz"].oid, Format.TEXT)
+    if parser.__module__.startswith("psycopg."):  # pure-Python psycopg: nothing to gain
+        return None
+
+    class UtcTimestamptzLoader(Loader):
+        timezone = datetime.timezone.utc
+
+        def __init__(self, oid, context=None):
+            super().__init__(oid, context)
+            self._parse = parser(oid, context).load
+
+        def load(self, data):
+            return self._parse(data)
+
+    return UtcTimestamptzLoader
+
+
+def use_c_timestamp_parser(sender, connection, **kwargs):
+    """connection_created receiver. Only for a UTC session, where the C
+    loader returns exactly what Django's does (tzinfo=datetime.timezone.utc)."""
+    if connection.vendor != "postgresql" or not settings.USE_TZ or connection.timezone_name != "UTC":
+        return
+    loader = _utc_timestamptz_loader()
+    if loader is not None:
+        connection.connection.adapters.register_loader("timestamptz", loader)
