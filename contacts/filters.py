@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from django.utils.dateparse import parse_date, parse_datetime
 
 from crm.filters import DocumentedFilter
+from crm.serializers import MAX_ID
 
 from .models import Contact, ContactTag
 from .selectors import contact_search
@@ -88,7 +89,6 @@ class InstantField(forms.Field):
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-MAX_ID = 2**63 - 1
 
 
 class StrictBooleanField(forms.Field):

@@ -17,12 +17,11 @@ so a body read from GET can be sent back as is.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.serializers import StrictCharField
+from crm.serializers import MAX_ID, IdsField, StrictCharField
 
 from .models import Contact, CustomFieldDefinition
 from .selectors import is_admin
 
-MAX_ID = 2**63 - 1
 
 
 # -- reading -----------------------------------------------------------------
@@ -339,7 +338,7 @@ class ContactBulkUpdateSerializer(serializers.Serializer):
     """Seed 003 BulkUpdateContact plus stage and tag changes. An id field
     omitted or 0 leaves it unchanged; owner_id/stage_id null clear it."""
 
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=10_000)
+    ids = IdsField(min_length=1, max_length=10_000)
     label_id = IdField()
     owner_id = IdField()
     visibility_type = serializers.ChoiceField(choices=Contact.Visibility.choices, required=False)
@@ -354,9 +353,7 @@ class ContactBulkUpdateResultSerializer(serializers.Serializer):
 
 
 class ContactMultipleSerializer(serializers.Serializer):
-    contact_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), max_length=1000, allow_empty=True
-    )
+    contact_ids = IdsField(max_length=1000, allow_empty=True)
 
 
 # -- custom field definitions ----------------------------------------------

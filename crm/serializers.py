@@ -6,6 +6,9 @@ from .models import ApiToken, Membership, Workspace
 
 User = get_user_model()
 
+MAX_ID = 2**63 - 1  # ids are bigint: a larger number is an error, not a miss
+
+
 
 class StrictCharField(serializers.CharField):
     """A string, never a number or boolean coerced to one (DRF's CharField
@@ -15,6 +18,22 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class IdsField(serializers.ListField):
+    """A JSON list of ids (1..MAX_ID). A list of plain integers, the usual
+    body of a bulk call, is checked in one pass (DRF's per-item IntegerField
+    takes ~4 µs an id: 40 ms for 10,000); any other list goes item by item,
+    so an error still names its item (`ids.3`)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", serializers.IntegerField(min_value=1, max_value=MAX_ID))
+        super().__init__(**kwargs)
+
+    def run_child_validation(self, data):
+        if all(type(item) is int and 1 <= item <= MAX_ID for item in data):
+            return list(data)
+        return super().run_child_validation(data)
 
 
 def _request_workspace_id(field):

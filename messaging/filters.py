@@ -2,10 +2,9 @@ import django_filters
 from django import forms
 
 from crm.filters import DocumentedFilter
+from crm.serializers import MAX_ID
 
 from .models import Conversation, Message
-
-MAX_ID = 2**63 - 1
 
 
 class IdFilter(DocumentedFilter):

@@ -69,6 +69,10 @@ def test_bulk_unknown_ids_404_and_nothing_changes(api_client, three, other_clien
         ({"ids": [], "visibility_type": "team"}, "ids"),
         ({"ids": "1,2", "visibility_type": "team"}, "ids"),
         ({"ids": ["x"], "visibility_type": "team"}, "ids.0"),
+        ({"ids": [5, True], "visibility_type": "team"}, "ids.1"),
+        ({"ids": [5, 6, 0], "visibility_type": "team"}, "ids.2"),
+        ({"ids": [2**63], "visibility_type": "team"}, "ids.0"),
+        ({"ids": [5, 1.5], "visibility_type": "team"}, "ids.1"),
         ({"ids": list(range(1, 10_002)), "visibility_type": "team"}, "ids"),
         ({"visibility_type": "team"}, "ids"),
         ({"ids": [1], "visibility_type": "nobody"}, "visibility_type"),
@@ -118,6 +122,8 @@ def test_multiple_in_request_order(api_client, three):
 def test_multiple_validation(api_client):
     assert api_client.post(f"{URL}/multiple", {"contact_ids": list(range(1, 1002))}, format="json").status_code == 400
     assert api_client.post(f"{URL}/multiple", {"contact_ids": "1,2"}, format="json").status_code == 400
+    wrong_item = api_client.post(f"{URL}/multiple", {"contact_ids": [1, -1]}, format="json")
+    assert wrong_item.status_code == 400 and wrong_item.json()["errors"][0]["field"] == "contact_ids.1"
     assert api_client.post(f"{URL}/multiple", {}, format="json").status_code == 400
     assert api_client.post(f"{URL}/multiple", {"contact_ids": []}, format="json").json() == []
 
