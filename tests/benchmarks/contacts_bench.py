@@ -65,6 +65,7 @@ OTHER_WORKSPACE_NAME = "Contacts Bench Other"
 LIST_TARGET_MS = 50.0
 BATCH_TARGET_MS = 200.0
 API_TO_PLAIN_TARGET = 0.80
+PAGES_PER_DEPTH = 8
 CURSOR_FLAT_RATIO = 1.5  # deepest cursor page p50 at most this times the shallowest
 
 FIRST_NAMES = (
@@ -883,35 +884,43 @@ class Bench:
         )
         if not ok:
             self.extra_lines.append("cursor walk ended early (no nextCursor)")
-        depth_cursors = [(walked, cursor, "walked")]
+        depth_cursors = [(walked, [cursor], "walked")]
         decoded = _decode_cursor(cursor)
         if decoded == [last_id]:
-            # The cursor is the last row's id (ordering -id): build cursors at any depth.
+            # The cursor is the last row's id (ordering -id): build cursors at any depth, for
+            # PAGES_PER_DEPTH consecutive pages each, timed in turn, so that a depth's figure
+            # isn't one page's content (a page without sub-owners or persons runs fewer queries).
             n = self.state["n"]
             for depth in (0, 10_000, 100_000, 500_000, 900_000):
                 if depth >= n * 0.95 or depth == walked:
                     continue
-                if depth == 0:
-                    depth_cursors.append((0, "", "built"))
-                    continue
-                pk = self.live.order_by("-id").values_list("id", flat=True)[depth - 1]
-                depth_cursors.append((depth, _encode_cursor([pk]), "built"))
+                ids = list(self.live.order_by("-id").values_list("id", flat=True)[
+                    max(depth - 1, 0) : depth - 1 + 25 * PAGES_PER_DEPTH])
+                before = ids[::25] if depth else [None] + ids[24::25]
+                cursors = ["" if pk is None else _encode_cursor([pk]) for pk in before[:PAGES_PER_DEPTH]]
+                depth_cursors.append((depth, cursors, "built"))
         else:
             self.extra_lines.append(f"cursor format is {decoded!r}, not [last id]: only the walked depth is timed")
         depth_cursors.sort()
         cursor_results = []
-        for depth, cur, how in depth_cursors:
+        for depth, cursors, how in depth_cursors:
             name = f"cursor page at row {depth:,}" + (" (walked there)" if how == "walked" else "")
-            r = Result(name, "cursor", LIST_TARGET_MS)
-            cursor_results.append(self.add(measure(r, self.get(self.admin, BASE, {"cursor": cur, "limit": 25}),
-                                                   self.repeat, check_list())))
-        p50s = [r.p50 for r in cursor_results if r.p50 is not None]
+            note = f"{len(cursors)} consecutive pages in turn" if len(cursors) > 1 else ""
+            r = Result(name, "cursor", LIST_TARGET_MS, note)
+
+            def call(i, cursors=cursors):
+                return self.admin.get(BASE, {"cursor": cursors[i % len(cursors)], "limit": 25})
+
+            cursor_results.append(self.add(measure(r, call, self.repeat, check_list())))
+        p50s = [r.p50 for r in cursor_results if r.p50 is not None]  # in depth order
         if len(p50s) >= 2:
-            ratio = max(p50s) / min(p50s)
+            # Growth with depth is what "flat" rules out; the spread of all depths also holds
+            # noise of a few ms on ~10 ms pages, so it is shown, not judged.
+            ratio = p50s[-1] / p50s[0]
             flat = ratio <= CURSOR_FLAT_RATIO and all(r.verdict == "PASS" for r in cursor_results)
             self.extra_lines.append(
-                f"cursor pages flat at any depth: slowest/fastest p50 = {ratio:.2f} (target <= {CURSOR_FLAT_RATIO}) "
-                f"-> {'PASS' if flat else 'MISS'}"
+                f"cursor pages flat at any depth: deepest/shallowest p50 = {ratio:.2f} (target <= {CURSOR_FLAT_RATIO}) "
+                f"-> {'PASS' if flat else 'MISS'}; slowest/fastest of all depths {max(p50s) / min(p50s):.2f}"
             )
 
     def retrieve_case(self):
