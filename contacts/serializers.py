@@ -17,7 +17,7 @@ so a body read from GET can be sent back as is.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.serializers import MAX_ID, IdsField, StrictCharField
+from crm.serializers import MAX_ID, IdsField, StrictBooleanField, StrictCharField
 
 from .models import Contact, CustomFieldDefinition
 from .selectors import is_admin
@@ -319,7 +319,7 @@ class ContactWriteSerializer(serializers.Serializer):
     c_field = serializers.DictField(child=serializers.JSONField(allow_null=True), required=False, allow_null=True,
                                     help_text="{shortName: value}, an alternative to custom_field.")
     integration_meta = serializers.DictField(required=False, allow_null=True)
-    disabled = serializers.BooleanField(required=False)
+    disabled = StrictBooleanField(required=False)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

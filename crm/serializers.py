@@ -20,6 +20,16 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false, never 1, "yes" or "on" coerced to one (DRF's
+    BooleanField takes those): the same policy as StrictCharField."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
 class IdsField(serializers.ListField):
     """A JSON list of ids (1..MAX_ID). A list of plain integers, the usual
     body of a bulk call, is checked in one pass (DRF's per-item IntegerField
@@ -71,11 +81,12 @@ class WorkspaceModelSerializer(serializers.ModelSerializer):
     """ModelSerializer whose generated relation fields are workspace-scoped."""
 
     serializer_related_field = WorkspaceRelatedField
-    # generated text fields take strings only (StrictCharField)
+    # generated text and boolean fields take their JSON type only
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,
         models.TextField: StrictCharField,
+        models.BooleanField: StrictBooleanField,
     }
 
 

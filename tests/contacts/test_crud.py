@@ -184,6 +184,8 @@ def test_phone_uses_workspace_region(api_client):
         ({"c_field": {"nope": 1}}, "c_field", None),
         ({"integration_meta": [1]}, "integration_meta", None),
         ({"disabled": "perhaps"}, "disabled", None),
+        ({"disabled": "yes"}, "disabled", None),
+        ({"disabled": 1}, "disabled", None),
     ],
 )
 def test_validation_errors(api_client, body, field, message):

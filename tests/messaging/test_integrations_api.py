@@ -75,6 +75,8 @@ def test_console_is_the_default(api_client):
         ({"name": "w", "provider": "sms"}, "provider"),
         ({"name": "w", "config": ["not", "an", "object"]}, "config"),
         ({"provider": "console"}, "name"),
+        ({"name": "w", "provider": "console", "active": "false"}, "active"),
+        ({"name": "w", "provider": "console", "active": 0}, "active"),
     ],
 )
 def test_invalid_integrations_are_400(api_client, payload, field):
