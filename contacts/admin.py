@@ -77,7 +77,9 @@ class ContactAdmin(admin.ModelAdmin):
     def archive_selected(self, request, queryset):
         count = 0
         for contact in queryset.filter(deleted_at__isnull=True).select_related("workspace"):
-            services.contact_archive(workspace=contact.workspace, contact=contact, archived_by=str(request.user.pk))
+            services.contact_archive(
+                workspace=contact.workspace, contact=contact, archived_by=str(request.user.pk), user=request.user
+            )
             count += 1
         self.message_user(request, f"Archived {count} contact(s).", messages.SUCCESS)
 

@@ -382,7 +382,7 @@ def _apply_relations(workspace: Workspace, user, contact: Contact, prepared: _Pr
         )
     if prepared.person_ids:
         Contact.objects.filter(workspace=workspace, pk__in=prepared.person_ids).update(
-            organization=contact, updated_at=timezone.now(), version=F("version") + 1
+            organization=contact, updated_at=timezone.now(), updated_by=user, version=F("version") + 1
         )
     if prepared.person_names:
         now = timezone.now()
@@ -519,18 +519,25 @@ def contact_upsert(
 # -- archive / restore / erase -----------------------------------------------
 @transaction.atomic
 def contact_archive(
-    *, workspace: Workspace, contact: Contact, archived_by: str, expected_version: int | None = None
+    *,
+    workspace: Workspace,
+    contact: Contact,
+    archived_by: str,
+    user: AbstractBaseUser | None = None,
+    expected_version: int | None = None,
 ) -> Contact:
     """Archives (soft-deletes): `deleted_at` now, `archived_by` a user id or
-    SYSTEM. Archiving an archived contact changes nothing."""
+    SYSTEM, `updated_by` the acting user (None for jobs). Archiving an
+    archived contact changes nothing."""
     locked = _lock(workspace, contact)
     _check_version(locked, expected_version)
     if locked.deleted_at is None:
         locked.deleted_at = timezone.now()
         locked.archived_by = str(archived_by)[:20]
         locked.updated_at = locked.deleted_at
+        locked.updated_by = user
         locked.version += 1
-        locked.save(update_fields=["deleted_at", "archived_by", "updated_at", "version"])
+        locked.save(update_fields=["deleted_at", "archived_by", "updated_at", "updated_by", "version"])
     return locked
 
 

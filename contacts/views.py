@@ -241,7 +241,7 @@ class ContactViewSet(WorkspaceViewSet):
             return Response(status=status.HTTP_204_NO_CONTENT)
         contact = self._editable_object()
         contact = services.contact_archive(
-            workspace=self.workspace, contact=contact, archived_by=str(request.user.pk),
+            workspace=self.workspace, contact=contact, archived_by=str(request.user.pk), user=request.user,
             expected_version=self._expected_version(contact),
         )
         return self._respond(contact)

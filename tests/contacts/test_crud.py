@@ -363,3 +363,22 @@ def test_fractional_ids_are_400(api_client):
     response = api_client.post(URL, {"name": "F", "sub_owner_ids": [float(member_id)]}, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["sub_owner_ids"] == [member_id]
+
+
+def test_every_write_stamps_updated_by(api_client, member_client, make_contact):
+    """Archive, restore and attaching persons are writes too: version, updated_at and updated_by move."""
+    contact = make_contact(name="A", visibility_type="public")
+    url = f"{URL}/{contact.id}"
+    archived = member_client.delete(url).json()
+    assert archived["updated_by"] == member_client.user.id and archived["version"] == 2
+    assert archived["updated_at"] == archived["deleted_at"]
+    restored = api_client.post(f"{url}/restore").json()
+    assert restored["updated_by"] == api_client.user.id and restored["version"] == 3
+
+    person = make_contact(name="P", visibility_type="public")
+    response = member_client.post(URL, {"name": "Org", "type": "organization", "person_ids": [person.id]}, format="json")
+    assert response.status_code == 201, response.content
+    attached = api_client.get(f"{URL}/{person.id}").json()
+    assert attached["organization_id"] == response.json()["id"]
+    assert attached["updated_by"] == member_client.user.id and attached["version"] == 2
+    assert attached["updated_at"] > attached["created_at"]
