@@ -157,10 +157,24 @@ def _label(workspace: Workspace, label_id: int | None):
     return label
 
 
-def _organization(workspace: Workspace, organization_id: int, contact: Contact | None):
+def _referable(workspace: Workspace, user, role: str | None):
+    """The contacts a write may name (organization_id, person_ids): those the
+    caller can see; every contact of the workspace for jobs (role None). A
+    hidden one answers like an unknown id, so a reference reveals nothing."""
+    if role is None:
+        return Contact.objects.filter(workspace=workspace)
+    from . import selectors
+
+    return selectors.contacts_queryset(workspace=workspace, user=user, role=role)
+
+
+def _organization(workspace: Workspace, organization_id: int, contact: Contact | None, user, role: str | None):
     if contact is not None and contact.pk == organization_id:
         raise field_error("organization_id", "A contact cannot be its own organization.")
-    organization = Contact.objects.filter(workspace=workspace, pk=organization_id).only("id", "type").first()
+    # Keeping the organization a contact already has needs no visibility (a PUT of what GET returned).
+    unchanged = contact is not None and contact.organization_id == organization_id
+    candidates = Contact.objects.filter(workspace=workspace) if unchanged else _referable(workspace, user, role)
+    organization = candidates.filter(pk=organization_id).only("id", "type").first()
     if organization is None:
         raise field_error("organization_id", f"No contact with id {organization_id} in this workspace.", code="does_not_exist")
     if organization.type != Contact.Type.ORGANIZATION:
@@ -266,7 +280,12 @@ class _Prepared:
         self.person_names: list[str] = []
 
 
-def _prepare(workspace: Workspace, user, data: dict, contact: Contact | None, partial: bool) -> _Prepared:
+def _prepare(
+    workspace: Workspace, user, data: dict, contact: Contact | None, partial: bool, role: str | None = None
+) -> _Prepared:
+    """`role`: the caller's workspace role; a member may only name contacts
+    they see as organization_id, and persons they may edit as person_ids
+    (attaching writes the person). None (jobs, messaging): no visibility check."""
     if not isinstance(data, dict):
         raise DomainError("Expected a JSON object.", code="invalid")
     prepared = _Prepared()
@@ -340,7 +359,7 @@ def _prepare(workspace: Workspace, user, data: dict, contact: Contact | None, pa
     if "organization_id" in data or not partial:
         organization_id = _id("organization_id", data.get("organization_id"))
         fields["organization"] = (
-            None if organization_id is None else _organization(workspace, organization_id, contact)
+            None if organization_id is None else _organization(workspace, organization_id, contact, user, role)
         )
     if "tags" in data or not partial:
         prepared.tags = _tags(workspace, user, _strings("tags", data.get("tags")))
@@ -352,13 +371,20 @@ def _prepare(workspace: Workspace, user, data: dict, contact: Contact | None, pa
         field = "person_ids" if prepared.person_ids else "person_names"
         raise field_error(field, "Only an organization has persons.")
     if prepared.person_ids:
-        found = set(
-            Contact.objects.filter(workspace=workspace, pk__in=prepared.person_ids, type=Contact.Type.PERSON)
-            .values_list("id", flat=True)
-        )
+        from . import selectors
+
+        persons = _referable(workspace, user, role).filter(pk__in=prepared.person_ids, type=Contact.Type.PERSON)
+        if role is not None and not selectors.is_admin(role):
+            persons = persons.annotate(_editable=selectors.editable_annotation(user=user, role=role))
+            found = dict(persons.values_list("id", "_editable"))
+        else:
+            found = dict.fromkeys(persons.values_list("id", flat=True), True)
         missing = [i for i in prepared.person_ids if i not in found]
         if missing:
             raise field_error("person_ids", f"No person contacts with ids {missing} in this workspace.", code="does_not_exist")
+        locked = sorted(i for i, editable in found.items() if not editable)
+        if locked:
+            raise ContactsNotEditable(f"You may view but not edit contacts {', '.join(map(str, locked[:50]))}.", ids=locked)
 
     if "custom_field" in data or "c_field" in data or not partial:
         current = contact.custom_fields if (contact is not None and partial) else {}
@@ -420,8 +446,8 @@ def _save(contact: Contact, **kwargs) -> None:
 
 
 # -- create / update ---------------------------------------------------------
-def _create(workspace: Workspace, user, data: dict) -> Contact:
-    prepared = _prepare(workspace, user, data, None, partial=True)
+def _create(workspace: Workspace, user, data: dict, role: str | None = None) -> Contact:
+    prepared = _prepare(workspace, user, data, None, partial=True, role=role)
     now = timezone.now()
     fields = prepared.fields
     if "owner_id" not in fields:
@@ -433,11 +459,14 @@ def _create(workspace: Workspace, user, data: dict) -> Contact:
 
 
 @transaction.atomic
-def contact_create(*, workspace: Workspace, user: AbstractBaseUser | None, data: dict) -> Contact:
+def contact_create(
+    *, workspace: Workspace, user: AbstractBaseUser | None, data: dict, role: str | None = None
+) -> Contact:
     """Creates a contact from wire fields. No label: the workspace's default
-    label; no owner: the creating user. Duplicate external_client_id: 409."""
+    label; no owner: the creating user. Duplicate external_client_id: 409.
+    `role` (API callers): contacts named must be visible to them (see _prepare)."""
     try:
-        return _create(workspace, user, data)
+        return _create(workspace, user, data, role)
     except _ExternalIdTaken:
         raise Conflict(EXTERNAL_ID_TAKEN, code="external_client_id_taken") from None
 
@@ -460,17 +489,20 @@ def contact_update(
     data: dict,
     partial: bool = True,
     expected_version: int | None = None,
+    role: str | None = None,
 ) -> Contact:
     """PATCH (partial) or PUT (partial=False: every writable field omitted
     goes back to its default, except owner_id which is kept). The row is
     locked, so `expected_version` (from If-Match) is compared atomically."""
     locked = _lock(workspace, contact)
     _check_version(locked, expected_version)
-    return _update_locked(workspace, user, locked, data, partial)
+    return _update_locked(workspace, user, locked, data, partial, role)
 
 
-def _update_locked(workspace: Workspace, user, locked: Contact, data: dict, partial: bool) -> Contact:
-    prepared = _prepare(workspace, user, data, locked, partial)
+def _update_locked(
+    workspace: Workspace, user, locked: Contact, data: dict, partial: bool, role: str | None = None
+) -> Contact:
+    prepared = _prepare(workspace, user, data, locked, partial, role)
     for name, value in prepared.fields.items():
         setattr(locked, name, value)
     locked.version += 1
@@ -504,7 +536,7 @@ def contact_upsert(
         )
         if existing is None:
             try:
-                return _create(workspace, user, data), True
+                return _create(workspace, user, data, role), True
             except _ExternalIdTaken:
                 existing = Contact.objects.select_for_update().get(workspace=workspace, external_client_id=external_id)
         if role is not None and role != Membership.Role.ADMIN:
@@ -513,7 +545,7 @@ def contact_upsert(
             if not selectors.contact_access(workspace=workspace, user=user, role=role, ids=[existing.pk]).get(existing.pk):
                 raise ContactsNotEditable()
         existing.deleted_at, existing.archived_by = None, ""
-        return _update_locked(workspace, user, existing, data, partial=True), False
+        return _update_locked(workspace, user, existing, data, partial=True, role=role), False
 
 
 # -- archive / restore / erase -----------------------------------------------

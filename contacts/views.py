@@ -165,7 +165,9 @@ class ContactViewSet(WorkspaceViewSet):
     def create(self, request):
         payload = ContactWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        contact = services.contact_create(workspace=self.workspace, user=request.user, data=payload.validated_data)
+        contact = services.contact_create(
+            workspace=self.workspace, user=request.user, data=payload.validated_data, role=self.membership_role
+        )
         return self._respond(contact, status.HTTP_201_CREATED)
 
     @extend_schema(operation_id="contacts_bulk_update", request=ContactBulkUpdateSerializer,
@@ -219,7 +221,7 @@ class ContactViewSet(WorkspaceViewSet):
         payload.is_valid(raise_exception=True)
         contact = services.contact_update(
             workspace=self.workspace, user=request.user, contact=contact, data=payload.validated_data,
-            partial=partial, expected_version=expected,
+            partial=partial, expected_version=expected, role=self.membership_role,
         )
         return self._respond(contact)
 

@@ -119,3 +119,37 @@ def test_member_creating_private_contact_owns_it(member_client):
     assert response.status_code == 201
     assert response.json()["owner_id"] == member_client.user.id and response.json()["view_only"] is False
     assert response.json()["id"] in listed(member_client)
+
+
+def test_member_cannot_reference_contacts_they_may_not_see_or_edit(member_client, api_client, contacts, make_contact):
+    """organization_id must name a contact the caller sees (else it answers like an unknown id and the
+    response would show the hidden organization's name, email and phone); person_ids writes each person,
+    so they must be editable. Admins and jobs (no role) are not restricted."""
+    hidden_org = make_contact(name="secret org", type="organization", visibility_type="private", email="s@x.com")
+    response = member_client.post(URL, {"name": "p", "organization_id": hidden_org.id}, format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "organization_id"
+    assert b"secret" not in response.content
+    mine = contacts["private_mine"]
+    assert member_client.patch(f"{URL}/{mine.id}", {"organization_id": hidden_org.id}, format="json").status_code == 400
+
+    hidden = contacts["private_admin"]
+    response = member_client.post(URL, {"name": "o", "type": "organization", "person_ids": [hidden.id]}, format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "person_ids"
+    read_only = contacts["team_other"]
+    response = member_client.post(URL, {"name": "o", "type": "organization", "person_ids": [read_only.id]}, format="json")
+    assert response.status_code == 403 and response.json()["ids"] == [read_only.id]
+    assert Contact.objects.filter(organization__isnull=False).count() == 0
+    assert Contact.objects.filter(type="organization").count() == 1
+
+    visible_org = make_contact(name="team org", type="organization", visibility_type="team")
+    response = member_client.post(URL, {"name": "o", "type": "organization", "person_ids": [mine.id]}, format="json")
+    assert response.status_code == 201, response.content
+    response = member_client.patch(f"{URL}/{mine.id}", {"organization_id": visible_org.id}, format="json")
+    assert response.status_code == 200 and response.json()["organization"]["name"] == "team org"
+    # The admin links a member's contact to the hidden organization: the member may still PUT it back unchanged.
+    api_client.patch(f"{URL}/{mine.id}", {"organization_id": hidden_org.id}, format="json")
+    body = member_client.get(f"{URL}/{mine.id}").json()
+    assert member_client.put(f"{URL}/{mine.id}", body, format="json").status_code == 200
+    admin = api_client.post(URL, {"name": "o", "type": "organization", "person_ids": [hidden.id, read_only.id]},
+                            format="json")
+    assert admin.status_code == 201
