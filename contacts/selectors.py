@@ -132,6 +132,7 @@ ROW_FIELDS = (
     # one LEFT JOIN each, read into the same row (no model instances)
     "label__name", "label__color", "label__icon",
     "organization__name", "organization__surname", "organization__email", "organization__phone",
+    "organization__visibility_type", "organization__owner_id",
     "owner__first_name", "owner__last_name", "owner__email", "owner__is_active",
 )
 TAG_ORDER = ("tag__order", "tag__tag", "tag_id")
@@ -299,16 +300,22 @@ class PageRelations:
         self.users: dict[int, dict] = {}
         self.persons: dict[int, list[dict]] = defaultdict(list)
         self.definitions: list[dict] = []
+        self.hidden_organizations: set[int] = set()
 
 
 PERSON_FIELDS = ("id", "name", "surname", "email", "phone")
 PERSONS_SHOWN = 100
 
 
-def page_relations(*, workspace: Workspace, contacts: Sequence[Contact], need: Iterable[str]) -> PageRelations:
+def page_relations(
+    *, workspace: Workspace, contacts: Sequence[Contact], need: Iterable[str], user=None, role=None
+) -> PageRelations:
     """`need` names what to load: tags, sub_owners, users, persons,
-    custom_fields. `contacts` are contact_rows() rows."""
+    custom_fields, organizations. `contacts` are contact_rows() rows. With a
+    member's `user` and `role`, the persons and organizations shown are only
+    those the member may see (a visible contact can link to a hidden one)."""
     need = set(need)
+    member = role is not None and not is_admin(role)
     relations = PageRelations()
     if not contacts:
         return relations
@@ -349,8 +356,11 @@ def page_relations(*, workspace: Workspace, contacts: Sequence[Contact], need: I
         if organization_ids:
             # At most PERSONS_SHOWN per organization: a page stays bounded
             # whatever an organization's size (GET /contacts?... lists them all).
+            persons = Contact.objects.filter(organization_id__in=organization_ids, deleted_at__isnull=True)
+            if member:
+                persons = persons.filter(visible_q(user=user, role=role))
             rows = (
-                Contact.objects.filter(organization_id__in=organization_ids, deleted_at__isnull=True)
+                persons
                 .annotate(position=Window(RowNumber(), partition_by=[F("organization_id")], order_by=F("id").asc()))
                 .filter(position__lte=PERSONS_SHOWN)
                 .order_by("id")
@@ -358,6 +368,19 @@ def page_relations(*, workspace: Workspace, contacts: Sequence[Contact], need: I
             )
             for row in rows:
                 relations.persons[row.pop("organization_id")].append(row)
+    if "organizations" in need and member:
+        # Only a private organization someone else owns may be hidden: a query only then.
+        candidates = {
+            c.organization_id for c in contacts
+            if c.organization_id and c.organization__visibility_type == Contact.Visibility.PRIVATE
+            and c.organization__owner_id != user.pk
+        }
+        if candidates:
+            seen = set(
+                contacts_queryset(workspace=workspace, user=user, role=role)
+                .filter(AnyOf("id", list(candidates))).values_list("id", flat=True)
+            )
+            relations.hidden_organizations = candidates - seen
     if "custom_fields" in need and hasattr(contacts[0], DEFINITIONS_COLUMN):
         relations.definitions = contacts[0].custom_field_definitions or []
     elif "custom_fields" in need:

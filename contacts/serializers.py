@@ -91,9 +91,10 @@ class ContactSerializer(serializers.Serializer):
     visibility_type = serializers.ChoiceField(choices=Contact.Visibility.choices)
     visibility_ids = serializers.ListField(child=serializers.IntegerField())
     organization_id = serializers.IntegerField(allow_null=True)
-    organization = ContactBriefSerializer(allow_null=True)
+    organization = ContactBriefSerializer(allow_null=True, help_text="Null when the caller may not see it.")
     persons = ContactBriefSerializer(
-        many=True, help_text="An organization's active persons, the first 100 by id (GET /contacts?organization_id= lists all)."
+        many=True, help_text="An organization's active persons the caller may see, the first 100 by id "
+                  "(GET /contacts?organization_id= lists all)."
     )
     custom_field = CustomFieldValueSerializer(many=True)
     c_field = serializers.DictField(child=serializers.JSONField(), help_text="{shortName: value} of every definition.")
@@ -128,6 +129,7 @@ _NEEDS = {
     "sub_owner_ids": {"sub_owners"},
     "sub_owner_details": {"sub_owners", "users"},
     "persons": {"persons"},
+    "organization": {"organizations"},
     "custom_field": {"custom_fields"},
     "c_field": {"custom_fields"},
 }
@@ -204,7 +206,7 @@ class ContactRenderer:
             "organization": {
                 "id": c.organization_id, "name": c.organization__name, "surname": c.organization__surname,
                 "email": c.organization__email, "phone": c.organization__phone,
-            } if c.organization_id else None,
+            } if c.organization_id and c.organization_id not in rel.hidden_organizations else None,
             "persons": rel.persons.get(pk, []),
             "custom_field": [
                 {"code": d["code"], "label": d["label"], "value": values[d["code"]], "module": d["module"],

@@ -125,7 +125,8 @@ class ContactViewSet(WorkspaceViewSet):
     def _render(self, contacts, keys=CONTACT_KEYS) -> list[dict]:
         role = self.membership_role
         relations = selectors.page_relations(
-            workspace=self.workspace, contacts=contacts, need=relations_needed(keys, role=role)
+            workspace=self.workspace, contacts=contacts, need=relations_needed(keys, role=role),
+            user=self.request.user, role=role,
         )
         return ContactRenderer(relations=relations, user=self.request.user, role=role, keys=keys).render_many(contacts)
 

@@ -153,3 +153,30 @@ def test_member_cannot_reference_contacts_they_may_not_see_or_edit(member_client
     admin = api_client.post(URL, {"name": "o", "type": "organization", "person_ids": [hidden.id, read_only.id]},
                             format="json")
     assert admin.status_code == 201
+
+
+def test_linked_contacts_hidden_from_a_member_are_not_shown(member_client, api_client, make_contact, member):
+    """A visible contact may link to a hidden one: its `persons` leave out persons the member may not
+    see, and `organization` is null when the organization is private to others (organization_id stays)."""
+    org = make_contact(name="org", type="organization", visibility_type="public")
+    make_contact(name="hidden person", visibility_type="private", organization_id=org.id, email="h@x.com")
+    shown = make_contact(name="own person", visibility_type="private", owner_id=member.id, organization_id=org.id)
+    body = member_client.get(f"{URL}/{org.id}").json()
+    assert [p["id"] for p in body["persons"]] == [shown.id]
+    assert len(api_client.get(f"{URL}/{org.id}").json()["persons"]) == 2
+
+    hidden_org = make_contact(name="hidden org", type="organization", visibility_type="private")
+    own_org = make_contact(name="own org", type="organization", visibility_type="private", owner_id=member.id)
+    sub_org = make_contact(name="sub org", type="organization", visibility_type="private", sub_owner_ids=[member.id])
+    linked = {
+        org_.id: make_contact(name=f"p-{org_.name}", visibility_type="public", organization_id=org_.id).id
+        for org_ in (hidden_org, own_org, sub_org)
+    }
+    for client, expected in ((member_client, {"own org", "sub org"}), (api_client, {"hidden org", "own org", "sub org"})):
+        items = client.get(f"{URL}?type=person&columns=id,organization_id,organization").json()["data"]
+        by_org = {item["organization_id"]: item["organization"] for item in items if item["id"] in linked.values()}
+        assert set(by_org) == set(linked)
+        assert {o["name"] for o in by_org.values() if o} == expected
+    multi = member_client.post(f"{URL}/multiple", {"contact_ids": [linked[hidden_org.id]]}, format="json").json()
+    assert multi[0]["organization_id"] == hidden_org.id and multi[0]["organization"] is None
+    assert member_client.get(f"{URL}/{linked[hidden_org.id]}").json()["organization"] is None
