@@ -226,3 +226,22 @@ def test_concurrent_upserts_make_one_contact(workspace, monkeypatch):
     assert len(races) == workers - 1, "every loser must have hit the unique violation"
     # every loser updated the winner's row: one version per call
     assert Contact.objects.get(workspace=workspace, external_client_id="race-1").version == workers
+
+
+def test_bulk_references_must_be_the_workspaces(api_client, three, other_client):
+    from labels.services import label_get_default
+
+    ids = [c.id for c in three]
+    other_label = label_get_default(workspace=other_client.workspace)
+    other_stage = Tag.objects.create(workspace=other_client.workspace, tag="S", type=Tag.Type.CLIENT_STAGE)
+    not_a_stage = Tag.objects.create(workspace=api_client.workspace, tag="vip", type=Tag.Type.CLIENT)
+    for body, field in [
+        ({"label_id": other_label.id}, "label_id"),
+        ({"stage_id": other_stage.id}, "stage_id"),
+        ({"stage_id": not_a_stage.id}, "stage_id"),
+        ({"visibility_ids": [other_client.user.id]}, "visibility_ids"),
+    ]:
+        response = api_client.patch(URL, {"ids": ids, **body}, format="json")
+        assert response.status_code == 400, (body, response.content)
+        assert response.json()["errors"][0]["field"] == field
+    assert all(c.version == 1 for c in Contact.objects.filter(pk__in=ids))

@@ -88,6 +88,22 @@ def test_seed_update_samples(api_client, make_contact, member, text_field):
     assert Contact.objects.filter(pk=999999).count() == 0
 
 
+def test_fields_are_designs(api_client, make_contact):
+    """Every field DESIGN.md (Contacts) lists is in every response, in that order, and nothing else
+    (person_ids and person_names are write-only)."""
+    design = (
+        "id type name surname local_name email country_code phone secondary_phone address city country code title "
+        "note logo label_id label tags stage_id external_client_id default_agent_id owner_id owner_details "
+        "sub_owner_ids sub_owner_details visibility_type visibility_ids organization_id organization persons "
+        "custom_field c_field integration_meta disabled tenant_id created_at updated_at created_by updated_by "
+        "deleted_at archived_by version view_only"
+    ).split()
+    assert list(CONTACT_KEYS) == design
+    contact = make_contact(name="A")
+    assert list(api_client.get(f"{URL}/{contact.id}").json()) == design
+    assert list(api_client.get(URL).json()["data"][0]) == design
+
+
 def test_retrieve(api_client, make_contact):
     contact = make_contact(name="Ann", tags=["b", "a"])
     response = api_client.get(f"{URL}/{contact.id}")
@@ -208,6 +224,7 @@ def test_other_workspace_ids_are_rejected(api_client, other_client, make_contact
     other_org = services.contact_create(
         workspace=other_client.workspace, user=other_client.user, data={"name": "O", "type": "organization"}
     )
+    other_person = services.contact_create(workspace=other_client.workspace, user=other_client.user, data={"name": "P"})
     outsider = UserFactory()
     for body, field in [
         ({"label_id": other_label.id}, "label_id"),
@@ -216,6 +233,7 @@ def test_other_workspace_ids_are_rejected(api_client, other_client, make_contact
         ({"owner_id": other_client.user.id}, "owner_id"),
         ({"default_agent_id": outsider.id}, "default_agent_id"),
         ({"sub_owner_ids": [other_client.user.id]}, "sub_owner_ids"),
+        ({"type": "organization", "person_ids": [other_person.id]}, "person_ids"),
     ]:
         response = api_client.post(URL, {"name": "X", **body}, format="json")
         assert response.status_code == 400, (body, response.content)
@@ -319,6 +337,21 @@ def test_if_match(api_client, make_contact):
     assert current != first
     assert api_client.patch(url, {"name": "D"}, format="json", HTTP_IF_MATCH=current).status_code == 200
     assert api_client.patch(url, {"name": "E"}, format="json", HTTP_IF_MATCH="*").status_code == 200
+
+
+def test_every_single_contact_response_has_its_etag(api_client, make_contact):
+    """PATCH, PUT, restore and archive answer the new version's ETag, usable as the next If-Match."""
+    contact = make_contact(name="A")
+    url = f"{URL}/{contact.id}"
+    etag = api_client.patch(url, {"name": "B"}, format="json")["ETag"]
+    assert etag == f'"{contact.id}-2"'
+    etag = api_client.put(url, {"name": "C"}, format="json", HTTP_IF_MATCH=etag)["ETag"]
+    assert etag == f'"{contact.id}-3"'
+    etag = api_client.delete(url, HTTP_IF_MATCH=etag)["ETag"]
+    assert etag == f'"{contact.id}-4"'
+    restored = api_client.post(f"{url}/restore", HTTP_IF_MATCH=etag)
+    assert restored.status_code == 200 and restored["ETag"] == f'"{contact.id}-5"'
+    assert api_client.post(f"{url}/restore", HTTP_IF_MATCH=etag).status_code == 412
 
 
 def test_archive_restore_erase(api_client, member_client, make_contact):

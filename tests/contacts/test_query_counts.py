@@ -106,3 +106,19 @@ def test_upsert_update_with_many_tags(api_client, make_contact, django_assert_nu
         response = api_client.put(f"{URL}/upsert", {"external_client_id": "ext", "tags": values}, format="json")
     assert response.status_code == 200
     assert len(response.json()["tags"]) == n
+
+
+@pytest.mark.parametrize("n", [1, 50])
+def test_upsert_create_with_many_tags_and_sub_owners(api_client, django_assert_num_queries, n):
+    """The create path of the upsert: new tags are created and linked in bulk, sub-owners checked in one query."""
+    members = [UserFactory() for _ in range(n)]
+    for user in members:
+        MembershipFactory(workspace=api_client.workspace, user=user)
+    # auth, savepoint, locked lookup, members, default label, tags read, tags INSERT, savepoint + contact
+    # INSERT + release, tag links INSERT, sub-owner links INSERT, release, then the response's read
+    # (row with the custom field definitions, sub-owners' details)
+    body = {"external_client_id": "new", "tags": [f"t{i}" for i in range(n)], "sub_owner_ids": [u.id for u in members]}
+    with django_assert_num_queries(15):
+        response = api_client.put(f"{URL}/upsert", body, format="json")
+    assert response.status_code == 201, response.content
+    assert len(response.json()["tags"]) == n and len(response.json()["sub_owner_details"]) == n
