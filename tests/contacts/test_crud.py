@@ -173,6 +173,19 @@ def test_phone_uses_workspace_region(api_client):
     assert response.json()["phone"] == "+12025550123"
 
 
+def test_both_phones_parsed_with_country_code_which_is_kept_as_given(api_client):
+    response = api_client.post(URL, {
+        "name": "UK", "country_code": "44", "phone": "07900 762188", "secondary_phone": "020 7946 0958",
+    }, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["phone"], body["secondary_phone"], body["country_code"]) == ("+447900762188", "+442079460958", "44")
+    # a number typed with its own + prefix keeps its country
+    other = api_client.post(URL, {"name": "US", "country_code": "+44", "secondary_phone": "+1 202-555-0123"},
+                            format="json").json()
+    assert other["secondary_phone"] == "+12025550123" and other["country_code"] == "+44"
+
+
 @pytest.mark.parametrize(
     "body, field, message",
     [
