@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from crm.serializers import StrictCharField
+from crm.serializers import StrictBooleanField, StrictCharField
 
 from .models import ImportFile, ImportJob
 from .validation import IMPORT_FIELDS
@@ -59,7 +59,7 @@ class ImportValidationResultSerializer(serializers.Serializer):
 
 class ImportJobCreateSerializer(serializers.Serializer):
     file_name = StrictCharField(max_length=64)
-    skip_errors = serializers.BooleanField(
+    skip_errors = StrictBooleanField(
         default=False, help_text="false: any invalid row fails the job and nothing is written."
     )
     mapping = MappingField()

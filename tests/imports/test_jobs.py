@@ -256,6 +256,15 @@ def test_create_rejects_bad_input(api_client):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("skip_errors", ["true", "yes", 1, 0])
+def test_skip_errors_must_be_a_json_boolean(api_client, skip_errors):
+    file_name = upload(api_client, "name\nAnn\n")
+    response = api_client.post("/v1/crm/imports", {"file_name": file_name, "skip_errors": skip_errors}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["field"] == "skip_errors"
+    assert not ImportJob.objects.exists()
+
+
 def test_jobs_are_tenant_isolated(api_client, other_client):
     job_id = start(api_client, upload(api_client, "name\nAnn\n"))
     ImportJobError.objects.create(job_id=job_id, row=2, cells=["x"], message="m")
