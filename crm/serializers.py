@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.db import models
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from .models import ApiToken, Membership, Workspace
 
@@ -55,7 +56,19 @@ def _request_workspace_id(field):
 class WorkspaceRelatedField(serializers.PrimaryKeyRelatedField):
     """A primary key that must name an object of the caller's workspace; any
     other id (unknown or another workspace's) is the same "does not exist"
-    error, so foreign ids leak nothing. Users must be members."""
+    error, so foreign ids leak nothing. Users must be members. The id is read
+    like every other id (an integer 1..MAX_ID, a numeric string accepted):
+    PrimaryKeyRelatedField alone took "" as null and 1.5 as the id 1."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("pk_field", serializers.IntegerField(min_value=1, max_value=MAX_ID))
+        super().__init__(**kwargs)
+
+    def run_validation(self, data=empty):
+        # RelatedField reads "" as null (an HTML form's empty select); in JSON it is a wrong type
+        if data == "":
+            self.fail("incorrect_type", data_type="str")
+        return super().run_validation(data)
 
     def get_queryset(self):
         queryset = super().get_queryset()

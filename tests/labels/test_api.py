@@ -292,3 +292,11 @@ def test_wrong_types_are_400_not_coerced(api_client, payload, field):
     """Found by schemathesis: a number or boolean was coerced to a string (or False to no owner)."""
     assert_error(api_client.post(URL, payload, format="json"), 400, field=field)
     assert not ContactLabel.objects.filter(workspace=api_client.workspace, name__in=["0", "x"]).exists()
+
+
+@pytest.mark.parametrize("owner", ["", "half"])
+def test_owner_id_empty_string_or_fraction_is_400(api_client, owner):
+    """Found by schemathesis: "" was taken as no owner, and 12.5 as the member 12."""
+    owner = "" if owner == "" else api_client.user.id + 0.5
+    assert_error(api_client.post(URL, {"name": "x", "owner_id": owner}, format="json"), 400, field="owner_id")
+    assert not ContactLabel.objects.filter(workspace=api_client.workspace, name="x").exists()

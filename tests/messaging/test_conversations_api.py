@@ -84,6 +84,19 @@ def test_create_with_foreign_or_unknown_ids_is_400(
     assert not Conversation.objects.exists()
 
 
+def test_create_with_empty_or_fractional_ids_is_400(api_client, contact, console_integration):
+    """"" is not null and 1.5 is not the id 1 (PrimaryKeyRelatedField took both)."""
+    for payload, field in [
+        ({"contact_id": contact.pk + 0.5, "integration_id": console_integration.pk}, "contact_id"),
+        ({"contact_id": contact.pk, "integration_id": console_integration.pk + 0.5}, "integration_id"),
+        ({"contact_id": "", "integration_id": console_integration.pk}, "contact_id"),
+    ]:
+        response = api_client.post(URL, payload, format="json")
+        assert response.status_code == 400, response.content
+        assert response.json()["errors"][0]["field"] == field
+    assert not Conversation.objects.exists()
+
+
 def test_conversation_list_constant_queries(
     api_client, make_contact, console_integration, django_assert_num_queries
 ):
