@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import django_filters
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.dateparse import parse_date, parse_datetime
@@ -62,6 +63,9 @@ class StringListField(forms.Field):
             return None
         if len(value) > 100:
             raise forms.ValidationError("At most 100 values.", code="invalid")
+        # as forms.CharField does: PostgreSQL text cannot hold NUL (a 500 in the query otherwise)
+        for item in value:
+            ProhibitNullCharactersValidator()(item)
         return list(dict.fromkeys(value))
 
 
@@ -260,7 +264,8 @@ class ContactFilter(django_filters.FilterSet):
         from tags.models import Tag
 
         names = [v.lower() for v in value]
-        ids = [int(v) for v in value if v.isdigit() and int(v) <= MAX_ID]
+        # ASCII digits only: "²".isdigit() is true, but int("²") raises
+        ids = [int(v) for v in value if v.isascii() and v.isdigit() and int(v) <= MAX_ID]
         # Resolved first so the planner sees constant tag ids: the capped count
         # then walks the (tag, contact) index instead of hashing every link.
         tag_ids = list(

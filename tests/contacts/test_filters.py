@@ -204,6 +204,22 @@ def test_malformed_values_are_400(api_client, people, query, field):
     assert body["errors"][0]["field"] == field
 
 
+@pytest.mark.parametrize("query, field", [("tags=vip&tags=a%00b", "tags"), ("name=Ann%00", "name")])
+def test_nul_in_a_list_filter_is_400_not_500(api_client, people, query, field):
+    """Found by schemathesis: PostgreSQL text cannot hold NUL; the list filters passed it to the query."""
+    response = api_client.get(f"{URL}?{query}")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0] == {
+        "code": "null_characters_not_allowed", "message": "Null characters are not allowed.", "field": field,
+    }
+
+
+def test_tags_filter_with_non_ascii_digits_is_a_name_not_a_500(api_client, people):
+    """Found by schemathesis: "²".isdigit() is true but int("²") raises; only ASCII digits are tag ids."""
+    assert ids(api_client.get(f"{URL}?tags=%C2%B2")) == []
+    assert ids(api_client.get(f"{URL}?tags=%C2%B2&tags=vip")) == [people["ann"].id]
+
+
 def test_deep_offset_pages_match_the_ordering(api_client, make_contact):
     """Pages past offset 1,000 are read by ids first (deferred join): same rows, same order."""
     label = make_contact(name="seed").label_id
