@@ -22,6 +22,7 @@ import json
 import math
 from datetime import datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.db.models import Q
 from django.db.models.constants import LOOKUP_SEP
@@ -133,7 +134,11 @@ class PagePagination(BasePagination):
         queryset = queryset.order_by(*ordering)
         if raw_cursor:
             position = self._decode(raw_cursor, len(ordering))
-            queryset = queryset.filter(self._after(ordering, position))
+            try:
+                queryset = queryset.filter(self._after(ordering, position))
+            except (ValueError, TypeError, DjangoValidationError):
+                # a forged cursor: a value its field cannot take ("abc" for an id, a bad date)
+                raise self._invalid_cursor() from None
         rows = list(queryset[: self.limit + 1])
         self.has_next = len(rows) > self.limit
         rows = rows[: self.limit]
@@ -168,9 +173,17 @@ class PagePagination(BasePagination):
             values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         except (ValueError, binascii.Error, UnicodeDecodeError):
             values = None
-        if not isinstance(values, list) or len(values) != size or any(v is None for v in values):
-            raise _invalid(self.cursor_query_param, "Invalid cursor. Use the nextCursor of a previous page.")
+        if (
+            not isinstance(values, list) or len(values) != size
+            # the values _encode writes: ids, numbers and strings (PostgreSQL text cannot hold NUL)
+            or any(isinstance(v, bool) or not isinstance(v, (str, int, float)) for v in values)
+            or any(isinstance(v, str) and "\x00" in v for v in values)
+        ):
+            raise self._invalid_cursor()
         return values
+
+    def _invalid_cursor(self):
+        return _invalid(self.cursor_query_param, "Invalid cursor. Use the nextCursor of a previous page.")
 
     # -- OpenAPI ----------------------------------------------------------
     def get_paginated_response_schema(self, schema):

@@ -52,3 +52,23 @@ def test_cursor_mode_walks_every_sort(api_client, make_contact, sort):
     # Same order as the page-number list with that sort.
     paged = [row["id"] for row in api_client.get(f"/v1/crm/contacts?limit=100&sort={sort}").json()["data"]]
     assert seen == paged
+
+
+def _cursor(values):
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("query, values", [
+    ("", ["abc"]), ("", [{"a": 1}]), ("", [[1]]), ("", [True]),
+    ("&sort=name", ["\u0000", 5]), ("&sort=name", ["ann", "x"]), ("&sort=created_at", ["garbage", 5]),
+])
+def test_forged_cursor_is_400_not_500(api_client, make_contact, query, values):
+    """A well-formed cursor whose values its fields cannot take ("abc" for an id, a bad date, a NUL
+    in a name) reached the query: 500."""
+    make_contact(name="Ann")
+    response = api_client.get(f"/v1/crm/contacts?cursor={_cursor(values)}{query}")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["field"] == "cursor"
