@@ -17,7 +17,7 @@ so a body read from GET can be sent back as is.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.serializers import MAX_ID, IdsField, StrictBooleanField, StrictCharField
+from crm.serializers import MAX_ID, IdsField, StrictBooleanField, StrictCharField, no_nul_in_json
 
 from .models import Contact, CustomFieldDefinition
 from .selectors import is_admin
@@ -53,7 +53,8 @@ class ContactBriefSerializer(serializers.Serializer):
 class CustomFieldValueSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Definition code, like D-0000013.")
     label = serializers.CharField(required=False, allow_blank=True, allow_null=True)
-    value = serializers.JSONField(required=False, allow_null=True, help_text='"" or null clears the value.')
+    value = serializers.JSONField(required=False, allow_null=True, validators=[no_nul_in_json],
+                                  help_text='"" or null clears the value.')
     module = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     shortName = serializers.CharField(required=False, allow_blank=True, allow_null=True)
 
@@ -319,8 +320,9 @@ class ContactWriteSerializer(serializers.Serializer):
                                          max_length=1000, help_text="Organization only: persons to create by name.")
     custom_field = CustomFieldValueSerializer(many=True, required=False, allow_null=True)
     c_field = serializers.DictField(child=serializers.JSONField(allow_null=True), required=False, allow_null=True,
+                                    validators=[no_nul_in_json],
                                     help_text="{shortName: value}, an alternative to custom_field.")
-    integration_meta = serializers.DictField(required=False, allow_null=True)
+    integration_meta = serializers.DictField(required=False, allow_null=True, validators=[no_nul_in_json])
     disabled = StrictBooleanField(required=False)
 
     def to_internal_value(self, data):

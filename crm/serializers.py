@@ -47,6 +47,22 @@ class IdsField(serializers.ListField):
         return super().run_child_validation(data)
 
 
+def no_nul_in_json(value):
+    """A validator for JSON-valued fields: PostgreSQL jsonb cannot hold a NUL
+    (\\u0000) in a key or a string, and writing one was a 500."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise serializers.ValidationError("Null characters are not allowed.", code="null_characters_not_allowed")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def _request_workspace_id(field):
     request = field.context.get("request")
     auth = getattr(request, "auth", None)

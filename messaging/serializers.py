@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.models import Contact
-from crm.serializers import StrictCharField, WorkspaceModelSerializer, WorkspaceRelatedField
+from crm.serializers import StrictCharField, WorkspaceModelSerializer, WorkspaceRelatedField, no_nul_in_json
 
 from .models import Conversation, Integration, Message
 
@@ -16,6 +16,7 @@ class ConfigField(serializers.JSONField):
 class IntegrationSerializer(WorkspaceModelSerializer):
     config = ConfigField(
         required=False,
+        validators=[no_nul_in_json],
         help_text='Provider settings. webhook: {"url": "https://...", "timeout": 10}; console: {}.',
     )
     secret = StrictCharField(
@@ -185,6 +186,7 @@ class NotificationSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
+        validators=[no_nul_in_json],
         help_text="Template variables; {{name}}, {{surname}}, {{fullName}}, {{email}}, {{phone}}, {{address}}, "
         "{{code}}, {{city}}, {{country}} in any string value are replaced from the contact.",
     )

@@ -77,6 +77,7 @@ def test_console_is_the_default(api_client):
         ({"provider": "console"}, "name"),
         ({"name": "w", "provider": "console", "active": "false"}, "active"),
         ({"name": "w", "provider": "console", "active": 0}, "active"),
+        ({"name": "w", "provider": "console", "config": {"a\x00": 1}}, "config"),  # jsonb: a 500
     ],
 )
 def test_invalid_integrations_are_400(api_client, payload, field):
