@@ -93,8 +93,6 @@ class InstantField(forms.Field):
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-
-
 class StrictBooleanField(forms.Field):
     def clean(self, value):
         value = (value or "").strip().lower()

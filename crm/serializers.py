@@ -10,7 +10,6 @@ User = get_user_model()
 MAX_ID = 2**63 - 1  # ids are bigint: a larger number is an error, not a miss
 
 
-
 class StrictCharField(serializers.CharField):
     """A string, never a number or boolean coerced to one (DRF's CharField
     takes 0 as "0"): the wire format's wrong types are a 400 everywhere."""
