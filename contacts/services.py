@@ -382,9 +382,7 @@ def _prepare(
         missing = [i for i in prepared.person_ids if i not in found]
         if missing:
             raise field_error("person_ids", f"No person contacts with ids {missing} in this workspace.", code="does_not_exist")
-        locked = sorted(i for i, editable in found.items() if not editable)
-        if locked:
-            raise ContactsNotEditable(f"You may view but not edit contacts {', '.join(map(str, locked[:50]))}.", ids=locked)
+        _raise_if_read_only(found)
 
     if "custom_field" in data or "c_field" in data or not partial:
         current = contact.custom_fields if (contact is not None and partial) else {}
@@ -692,7 +690,12 @@ def _raise_for_inaccessible(*, workspace: Workspace, user, role, ids: list[int])
     missing = [i for i in ids if i not in rows]
     if missing:
         raise ObjectsNotFound(missing, "contact")
-    locked = sorted(i for i, editable in rows.items() if not editable)
+    _raise_if_read_only(rows)
+
+
+def _raise_if_read_only(access: dict[int, bool]) -> None:
+    """`access`: {id: editable} of contacts the caller sees; a 403 naming the read-only ones."""
+    locked = sorted(i for i, editable in access.items() if not editable)
     if locked:
         raise ContactsNotEditable(f"You may view but not edit contacts {', '.join(map(str, locked[:50]))}.", ids=locked)
 
