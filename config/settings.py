@@ -231,6 +231,8 @@ CELERY_TASK_MAX_RETRIES = 5
 API_TOKEN_PREFIX = "crm_"
 # last_used_at is written at most this often per token, not on every request.
 API_TOKEN_TOUCH_INTERVAL = timedelta(seconds=env.int("API_TOKEN_TOUCH_SECONDS", default=60))
+# Conditional writes: true makes If-Match required on PATCH, PUT and DELETE of versioned resources (428 without it).
+REQUIRE_IF_MATCH = env.bool("REQUIRE_IF_MATCH", default=False)
 
 LOGGING = {
     "version": 1,

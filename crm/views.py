@@ -52,13 +52,15 @@ class TokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, WorkspaceVie
     def create(self, request):
         payload = ApiTokenCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        token, plaintext = services.token_create(workspace=self.workspace, user=request.user, **payload.validated_data)
+        token, plaintext = services.token_create(
+            workspace=self.workspace, actor=self.actor, user=request.user, **payload.validated_data
+        )
         token.token = plaintext
         return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: ApiTokenSerializer})
     def destroy(self, request, *args, **kwargs):
-        token = services.token_revoke(token=self.get_object())
+        token = services.token_revoke(workspace=self.workspace, actor=self.actor, token=self.get_object())
         return Response(ApiTokenSerializer(token).data)
 
 

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from crm import services
+from crm.actors import Actor
 from crm.models import Membership
 
 
@@ -18,15 +19,18 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object and nothing else.")
 
     def handle(self, *args, **options):
+        actor = Actor.system("bootstrap")
         with transaction.atomic():
-            workspace, _ = services.workspace_get_or_create(name=options["workspace"])
+            workspace, _ = services.workspace_get_or_create(actor=actor, name=options["workspace"])
             user = services.user_get_or_create(email=options["email"], password=options["password"])
             if options["password"]:
                 # The admin user may use the Django admin too.
                 user.is_staff = user.is_superuser = True
                 user.save(update_fields=["is_staff", "is_superuser"])
-            services.membership_set(workspace=workspace, user=user, role=Membership.Role.ADMIN)
-            _, plaintext = services.token_create(workspace=workspace, user=user, name=options["token_name"])
+            services.membership_set(workspace=workspace, actor=actor, user=user, role=Membership.Role.ADMIN)
+            _, plaintext = services.token_create(
+                workspace=workspace, actor=actor, user=user, name=options["token_name"]
+            )
         result = {"workspace_id": workspace.id, "user_id": user.id, "token": plaintext}
         if options["json"]:
             self.stdout.write(json.dumps(result))
