@@ -274,8 +274,8 @@ class IdField(serializers.IntegerField):
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data):
-        return super().to_internal_value(data) or None
+    def run_validation(self, data=serializers.empty):
+        return super().run_validation(data) or None
 
 
 def _text(name: str, **kwargs) -> StrictCharField:
@@ -358,7 +358,7 @@ class ContactWriteSerializer(serializers.Serializer):
     organization_id = IdField(help_text="An organization contact of the workspace.")
     person_ids = IdListField(required=False, allow_null=True, help_text="Organization only: existing persons to attach.")
     person_names = _strings("person_names", help_text="Organization only: persons to create by name.")
-    custom_field = CustomFieldInputSerializer(many=True, required=False, allow_null=True)
+    custom_field = serializers.ListField(child=CustomFieldInputSerializer(), required=False, allow_null=True)
     c_field = serializers.DictField(child=serializers.JSONField(allow_null=True), required=False, allow_null=True,
                                     validators=[no_nul_in_json],
                                     help_text="{shortName: value}, an alternative to custom_field.")
@@ -398,8 +398,8 @@ class BulkIdField(IdField):
     """A bulk update's id field: 0 (like absent) leaves the field as it is,
     null clears it (the default label for label_id)."""
 
-    def to_internal_value(self, data):
-        number = serializers.IntegerField.to_internal_value(self, data)
+    def run_validation(self, data=serializers.empty):
+        number = serializers.IntegerField.run_validation(self, data)
         return UNCHANGED if number == 0 else number
 
 

@@ -100,7 +100,7 @@ class ObjectsNotFound(NotFound):
     message = "Some objects were not found."
 
     def __init__(self, ids, what="objects"):
-        ids = sorted(ids, key=str)
+        ids = sorted(ids, key=lambda i: (isinstance(i, str), i))
         shown = ", ".join(str(i) for i in ids[:50]) + (" ..." if len(ids) > 50 else "")
         super().__init__(f"Unknown {what} ids: {shown}", ids=ids)
 

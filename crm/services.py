@@ -85,7 +85,7 @@ def token_create(
     """A token of `user` (a member of the workspace) in the workspace; returns
     the row and its plaintext, which is never stored."""
     if expires_at is not None and expires_at <= timezone.now():
-        raise field_error("expires_at", "expires_at must be in the future.")
+        raise field_error("expires_at", "Must be in the future.")
     if not Membership.objects.filter(workspace=workspace, user=user).exists():
         # Authentication refuses a token whose user is not a member: don't issue a dead one.
         raise field_error("user", f"{user} is not a member of {workspace}; add a membership first.",

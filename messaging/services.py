@@ -186,7 +186,7 @@ def conversation_update(
 def _enqueue_delivery(message: Message) -> None:
     from .tasks import enqueue_delivery
 
-    transaction.on_commit(lambda: enqueue_delivery(message.pk))
+    enqueue_delivery(message.pk)
 
 
 def _touch_conversation(conversation: Conversation, at) -> None:

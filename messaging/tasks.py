@@ -34,7 +34,8 @@ def deliver_message(self, message_id: int) -> str:
 
 
 def enqueue_delivery(message_id: int) -> None:
-    """Called on commit by the services. MESSAGING_DELIVERY_QUEUE (optional)
-    routes deliveries to their own queue."""
+    """Sent once the caller's transaction commits (Celery's apply_async_on_commit,
+    as imports do), so the task never runs before its row exists.
+    MESSAGING_DELIVERY_QUEUE (optional) routes deliveries to their own queue."""
     queue = getattr(settings, "MESSAGING_DELIVERY_QUEUE", None)
-    deliver_message.apply_async(args=[message_id], **({"queue": queue} if queue else {}))
+    deliver_message.apply_async_on_commit(args=[message_id], **({"queue": queue} if queue else {}))

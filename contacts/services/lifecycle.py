@@ -217,8 +217,7 @@ def contact_upsert(
         existing = Contact.objects.select_for_update().filter(workspace=workspace, external_client_id=external_id).first()
         if existing is None:
             try:
-                with transaction.atomic():
-                    return _insert(workspace, actor, values), True
+                return _insert(workspace, actor, values), True
             except Conflict:
                 existing = Contact.objects.select_for_update().get(workspace=workspace, external_client_id=external_id)
         if actor.restricted:
@@ -254,7 +253,7 @@ def contact_archive(*, workspace: Workspace, actor: Actor, contact_id: int,
     if locked.deleted_at is None:
         locked.deleted_at = timezone.now()
         locked.archived_by = actor.archived_by[:20]
-        _stamp_saved(locked, actor, "deleted_at", "archived_by")
+        _stamp_saved(locked, actor, "deleted_at", "archived_by", at=locked.deleted_at)
     return locked
 
 
@@ -269,8 +268,8 @@ def contact_restore(*, workspace: Workspace, actor: Actor, contact_id: int,
     return locked
 
 
-def _stamp_saved(contact: Contact, actor: Actor, *changed: str) -> None:
-    contact.updated_at, contact.updated_by = timezone.now(), actor.user
+def _stamp_saved(contact: Contact, actor: Actor, *changed: str, at=None) -> None:
+    contact.updated_at, contact.updated_by = at or timezone.now(), actor.user
     contact.version += 1
     contact.save(update_fields=[*changed, "updated_at", "updated_by", "version"])
 
@@ -323,8 +322,7 @@ def contact_for_phone(*, workspace: Workspace, actor: Actor, phone: str, field: 
     if found is not None:
         return found
     try:
-        with transaction.atomic():
-            return _insert(workspace, actor, {"external_client_id": normalized, "phone": normalized})
+        return _insert(workspace, actor, {"external_client_id": normalized, "phone": normalized})
     except Conflict:
         pass
     winner = live.filter(external_client_id=normalized).first()
