@@ -25,7 +25,8 @@ offer on a route it has answers 405. A 401 without a token on every route;
 a member's 403 where writes (or reads) are admin-only; a 404 in the error
 format for another workspace's object on every detail route; an unknown
 body key (assert_unknown_key_rejected); on versioned resources an ETag on
-every single-object response and a 412 for a stale If-Match; and the same
+every single-object response, a 412 for a stale If-Match and, with
+REQUIRE_IF_MATCH, a 428 for an unconditional PATCH or DELETE; and the same
 number of queries for a page of 1 and of 50 rows (lists and bulk writes).
 
 tests/test_routes.py fails when an API route has no test class built on
@@ -138,9 +139,10 @@ class APIResourceTests:
         if cls.list_url is None:
             absent |= {"test_list", "test_list_query_count", "test_create", "test_member_reads"}
         if cls.detail_url is None:
-            absent |= {"test_retrieve", "test_update", "test_replace", "test_delete", "test_stale_if_match_is_412"}
+            absent |= {"test_retrieve", "test_update", "test_replace", "test_delete", "test_stale_if_match_is_412",
+                       "test_unconditional_write_is_428_when_if_match_is_required"}
         if cls.model is None or not is_versioned(cls.model) or cls.update_payload is None:
-            absent.add("test_stale_if_match_is_412")
+            absent |= {"test_stale_if_match_is_412", "test_unconditional_write_is_428_when_if_match_is_required"}
         if cls.bulk is None:
             absent |= {"test_bulk", "test_bulk_query_count", "test_bulk_of_another_workspace_is_404"}
         if not cls.actions:
@@ -305,6 +307,8 @@ class APIResourceTests:
             return
         assert response.status_code == self.delete_status, response.content[:300]
         self.assert_deleted(obj)
+        if response.status_code == 200:  # answers the archived/revoked object
+            self.assert_etag(response, obj.pk)
 
     def test_stale_if_match_is_412(self, api_client):
         workspace = api_client.workspace
@@ -322,6 +326,22 @@ class APIResourceTests:
         fresh = api_client.patch(url, self.update_payload, format="json", HTTP_IF_MATCH=etag(obj.pk, current))
         assert fresh.status_code == 200, fresh.content[:300]
         assert fresh["ETag"] == etag(obj.pk, current + 1)
+
+    def test_unconditional_write_is_428_when_if_match_is_required(self, api_client, settings):
+        settings.REQUIRE_IF_MATCH = True
+        workspace = api_client.workspace
+        obj = self.make(workspace)
+        url = self.detail_for(obj, workspace)
+        before = self.state(obj)
+        calls = [("patch", self.update_payload)] + ([("delete", None)] if self.delete_status is not None else [])
+        for method, payload in calls:
+            response = getattr(api_client, method)(url, payload, format="json")
+            assert response.status_code == 428, f"{method.upper()} {url} -> {response.status_code}"
+            assert response.json()["code"] == "precondition_required"
+        assert self.state(obj) == before
+        version = self.reread(obj).version
+        response = api_client.patch(url, self.update_payload, format="json", HTTP_IF_MATCH=etag(obj.pk, version))
+        assert response.status_code == 200, response.content[:300]
 
     # -- who may call ----------------------------------------------------------
     def test_needs_a_token(self, api_client, anon_client):
