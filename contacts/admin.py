@@ -48,8 +48,8 @@ class ContactAdminForm(ServiceAdminForm):
     external_client_id = _text("external_client_id")
     address = _text("address", forms.Textarea)
     note = _text("note", forms.Textarea)
-    type = forms.CharField(initial=Contact.Type.PERSON, help_text="person or organization")
-    visibility_type = forms.CharField(initial=Contact.Visibility.PUBLIC, help_text="private, team or public")
+    type = forms.CharField(required=False, initial=Contact.Type.PERSON, help_text="person or organization")
+    visibility_type = forms.CharField(required=False, initial=Contact.Visibility.PUBLIC, help_text="private, team or public")
     tags = forms.CharField(required=False, help_text="Tag values, comma-separated (client or common tags).")
     field_map = {"label_id": "label", "stage_id": "stage", "owner_id": "owner", "default_agent_id": "default_agent",
                  "organization_id": "organization", "sub_owner_ids": "sub_owners", "custom_field": "custom_fields",
@@ -108,10 +108,6 @@ class ContactAdmin(ServiceModelAdmin):
         self.call(request, services.contact_erase, workspace=obj.workspace, actor=self.actor(request),
                   contact_id=obj.pk)
 
-    def delete_queryset(self, request, queryset):
-        for contact in queryset.select_related("workspace"):
-            self.delete_model(request, contact)
-
     @admin.action(description="Archive selected contacts")
     def archive_selected(self, request, queryset):
         count = sum(
@@ -159,7 +155,3 @@ class CustomFieldDefinitionAdmin(ServiceModelAdmin):
     def delete_model(self, request, obj):
         self.call(request, services.custom_field_delete, workspace=obj.workspace, actor=self.actor(request),
                   definition=obj)
-
-    def delete_queryset(self, request, queryset):
-        for definition in queryset.select_related("workspace"):
-            self.delete_model(request, definition)

@@ -79,6 +79,13 @@ class ServiceModelAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         """The form's service call has saved it."""
 
+    def delete_queryset(self, request, queryset):
+        # One at a time through delete_model, which calls the app's delete service.
+        if any(f.name == "workspace" for f in self.model._meta.fields):
+            queryset = queryset.select_related("workspace")
+        for obj in queryset:
+            self.delete_model(request, obj)
+
     def call(self, request, service, **kwargs) -> bool:
         """Runs a service for an admin action; its refusal becomes a message."""
         try:
@@ -99,6 +106,20 @@ class MembershipInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyModelAdmin(ServiceModelAdmin):
+    """Rows the system writes (import files and jobs, messages): looked at
+    here, never added or edited by hand."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

@@ -1,27 +1,15 @@
 from django.contrib import admin
 
-from crm.admin import ServiceModelAdmin
+from crm.admin import ReadOnlyModelAdmin
 
 from . import services
 from .models import ImportFile, ImportJob
 
 
-class ReadOnlyAdmin(ServiceModelAdmin):
-    """Files are uploaded and jobs started through the API or the CLI (a job
-    added by hand could never run); here they are looked at, and files deleted."""
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
+# Files are uploaded and jobs started through the API or the CLI (a job added
+# by hand could never run); here they are looked at, files deleted, jobs cancelled.
 @admin.register(ImportFile)
-class ImportFileAdmin(ReadOnlyAdmin):
+class ImportFileAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "file_name", "original_name", "size", "workspace", "created_by", "created_at"]
     search_fields = ["file_name", "original_name", "workspace__name"]
     list_filter = ["workspace", "created_at"]
@@ -31,13 +19,9 @@ class ImportFileAdmin(ReadOnlyAdmin):
         self.call(request, services.import_file_delete, workspace=obj.workspace, actor=self.actor(request),
                   import_file=obj)
 
-    def delete_queryset(self, request, queryset):
-        for import_file in queryset.select_related("workspace"):
-            self.delete_model(request, import_file)
-
 
 @admin.register(ImportJob)
-class ImportJobAdmin(ReadOnlyAdmin):
+class ImportJobAdmin(ReadOnlyModelAdmin):
     list_display = [
         "id", "workspace", "file_name", "status", "progress", "processed_rows", "created", "updated", "skipped",
         "error_count", "created_by", "created_at", "finished_at",

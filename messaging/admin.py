@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from crm.admin import ServiceAdminForm, ServiceModelAdmin
+from crm.admin import ReadOnlyModelAdmin, ServiceAdminForm, ServiceModelAdmin
 
 from . import services
 from .models import Conversation, Integration, Message
@@ -41,10 +41,6 @@ class IntegrationAdmin(ServiceModelAdmin):
         self.call(request, services.integration_delete, workspace=obj.workspace, actor=self.actor(request),
                   integration=obj)
 
-    def delete_queryset(self, request, queryset):
-        for integration in queryset.select_related("workspace"):
-            self.delete_model(request, integration)
-
 
 class ConversationForm(ServiceAdminForm):
     class Meta:
@@ -73,19 +69,10 @@ class ConversationAdmin(ServiceModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
-    """Read-only: messages are added through the API and delivered by the workers."""
+class MessageAdmin(ReadOnlyModelAdmin):
+    """Messages are added through the API and delivered by the workers."""
 
     list_display = ["id", "conversation", "type", "status", "is_agent", "external_message_id", "created_at", "sent_at"]
     search_fields = ["content", "external_message_id"]
     list_filter = ["status", "type", "is_agent", "workspace"]
     list_select_related = ["conversation"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -31,7 +31,3 @@ class TagAdmin(ServiceModelAdmin):
     # Through the service so the contacts concerned get a new version.
     def delete_model(self, request, obj):
         self.call(request, services.tag_delete, workspace=obj.workspace, actor=self.actor(request), tag=obj)
-
-    def delete_queryset(self, request, queryset):
-        for tag in queryset.select_related("workspace"):
-            self.delete_model(request, tag)
