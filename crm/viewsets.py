@@ -20,6 +20,7 @@ from rest_framework import mixins, viewsets
 
 from .actors import Actor
 from .errors import PreconditionFailed, PreconditionRequired
+from .services import is_versioned
 
 ETAG = re.compile(r'^(?:W/)?"(\d+)-(\d+)"$')
 CONDITIONAL_METHODS = ("PUT", "PATCH", "DELETE")
@@ -67,10 +68,23 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
         return queryset
 
     # -- conditional writes -------------------------------------------------
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # The precondition is checked before the body: a 428/412 never waits for a valid payload.
+        model = getattr(self.queryset, "model", None)
+        if (request.method in CONDITIONAL_METHODS and (self.lookup_url_kwarg or self.lookup_field) in kwargs
+                and model is not None and is_versioned(model)):
+            self.expected_version()
+
     def expected_version(self) -> int | None:
         """The version If-Match names for this object: None without the header
         (or with `*`), 412 when it names no version of this object, 428 for an
         unconditional PATCH/PUT/DELETE when REQUIRE_IF_MATCH is on."""
+        if not hasattr(self, "_expected_version"):
+            self._expected_version = self._if_match_version()
+        return self._expected_version
+
+    def _if_match_version(self) -> int | None:
         header = self.request.headers.get("If-Match")
         if header is None:
             if settings.REQUIRE_IF_MATCH and self.request.method in CONDITIONAL_METHODS:

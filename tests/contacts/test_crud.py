@@ -430,3 +430,19 @@ def test_every_write_stamps_updated_by(api_client, member_client, make_contact):
     assert attached["organization_id"] == response.json()["id"]
     assert attached["updated_by"] == member_client.user.id and attached["version"] == 2
     assert attached["updated_at"] > attached["created_at"]
+
+
+def test_erase_of_a_contact_with_conversations_is_409_unless_cascade(api_client, make_contact):
+    from messaging.models import Conversation, Message
+    from tests.messaging.factories import ConversationFactory, MessageFactory
+
+    contact = make_contact(name="Talked")
+    conversation = ConversationFactory(workspace=api_client.workspace, contact=contact)
+    MessageFactory(conversation=conversation, type="note")
+    response = api_client.delete(f"{URL}/{contact.id}?permanent=true")
+    assert response.status_code == 409 and response.json()["code"] == "has_conversations"
+    assert Contact.objects.filter(pk=contact.pk).exists() and Message.objects.filter(conversation=conversation).exists()
+    assert api_client.delete(f"{URL}/{contact.id}?permanent=true&cascade=true").status_code == 204
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+    assert not Message.objects.filter(conversation_id=conversation.pk).exists()
