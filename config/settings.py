@@ -19,6 +19,22 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="insecure-local-development-key" if DEBUG else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Secrets at rest (crm.secrets): Fernet keys, comma-separated; the first
+# encrypts, all decrypt. No default outside DEBUG: production refuses to
+# start without one (DEBUG derives a development key from SECRET_KEY).
+SECRETS_KEYS = env.list("SECRETS_KEYS", default=[])
+if not SECRETS_KEYS:
+    if not DEBUG:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "SECRETS_KEYS is not set: generate one with "
+            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        )
+    import base64
+    import hashlib
+
+    SECRETS_KEYS = [base64.urlsafe_b64encode(hashlib.sha256(f"secrets:{SECRET_KEY}".encode()).digest()).decode()]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -38,6 +54,7 @@ INSTALLED_APPS = [
     "contacts",
     "messaging",
     "imports",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +250,33 @@ API_TOKEN_PREFIX = "crm_"
 API_TOKEN_TOUCH_INTERVAL = timedelta(seconds=env.int("API_TOKEN_TOUCH_SECONDS", default=60))
 # Conditional writes: true makes If-Match required on PATCH, PUT and DELETE of versioned resources (428 without it).
 REQUIRE_IF_MATCH = env.bool("REQUIRE_IF_MATCH", default=False)
+
+# -- events, webhooks, outbound HTTP (issue 14) -----------------------------------
+# Calls to customer URLs (crm.outbound) refuse private, loopback, link-local
+# and reserved addresses unless this is true (development, the test suite).
+OUTBOUND_ALLOW_PRIVATE_NETWORKS = env.bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", default=False)
+# The events feed keeps this many days (events.tasks.purge_events, daily).
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=30)
+# false only to measure what events cost (tests/benchmarks/events_bench.py):
+# no history, feed or webhooks then.
+EVENTS_RECORD = env.bool("EVENTS_RECORD", default=True)
+# Webhook delivery: a delivery is retried with exponential backoff and jitter
+# for WEBHOOK_RETRY_WINDOW seconds; an endpoint failing for
+# WEBHOOK_DISABLE_AFTER seconds is disabled. WEBHOOK_BATCH deliveries of an
+# endpoint are claimed at a time (for WEBHOOK_CLAIM_SECONDS).
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+WEBHOOK_RETRY_WINDOW = env.int("WEBHOOK_RETRY_WINDOW", default=24 * 60 * 60)
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=3 * 24 * 60 * 60)
+WEBHOOK_BATCH = env.int("WEBHOOK_BATCH", default=100)
+WEBHOOK_CLAIM_SECONDS = env.int("WEBHOOK_CLAIM_SECONDS", default=120)
+WEBHOOK_SWEEP_SECONDS = env.float("WEBHOOK_SWEEP_SECONDS", default=5.0)
+# Periodic tasks (celery -A config beat). Other apps add their entries here.
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "events-purge": {"task": "events.purge_events", "schedule": 60 * 60},
+    "webhooks-sweep": {"task": "events.sweep_webhooks", "schedule": WEBHOOK_SWEEP_SECONDS},
+}
+# -- end of issue 14's block ----------------------------------------------------
 
 LOGGING = {
     "version": 1,

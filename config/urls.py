@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("contacts.urls")),
     path("", include("messaging.urls")),
     path("", include("imports.urls")),
+    path("", include("events.urls")),
 ]
 
 urlpatterns = [

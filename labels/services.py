@@ -7,6 +7,7 @@ from crm.actors import Actor
 from crm.errors import Conflict, field_error
 from crm.models import Workspace
 from crm.services import lock_version, model_update, saved_or
+from events import services as events
 
 from .models import ContactLabel
 
@@ -72,10 +73,13 @@ def label_create(
     # The savepoint turns a concurrent duplicate into a 400 instead of a 500.
     with saved_or(_name_duplicate()):
         label.save()
+    events.record_object(workspace=workspace, actor=actor, type="label.created", subject_type="label",
+                         instance=label, fields=LABEL_FIELDS)
     return label
 
 
 LABEL_UPDATABLE_FIELDS = ("name", "color", "icon", "owner")
+LABEL_FIELDS = (*LABEL_UPDATABLE_FIELDS, "is_default")
 
 
 @transaction.atomic
@@ -88,8 +92,12 @@ def label_update(
         changes["name"] = changes["name"].strip()
         if _name_taken(workspace=workspace, name=changes["name"], exclude_id=label.pk):
             raise _name_duplicate()
-    return model_update(instance=label, changes=changes, updatable=LABEL_UPDATABLE_FIELDS, actor=actor,
-                        expected_version=expected_version, duplicate=_name_duplicate())
+    before = events.snapshot(label, changes)
+    model_update(instance=label, changes=changes, updatable=LABEL_UPDATABLE_FIELDS, actor=actor,
+                 expected_version=expected_version, duplicate=_name_duplicate())
+    events.record_changed(workspace=workspace, actor=actor, type="label.updated", subject_type="label",
+                          instance=label, before=before)
+    return label
 
 
 @transaction.atomic
@@ -108,8 +116,15 @@ def label_delete(*, workspace: Workspace, actor: Actor, label: ContactLabel, exp
     lock_version(label, expected_version)
     default = label_get_default(workspace=workspace)
     # Bump the version and stamp so the change shows up to syncs and ETags.
+    moved_ids = list(label.contacts.values_list("pk", flat=True))
     moved = label.contacts.update(
         label=default, updated_at=timezone.now(), updated_by=actor.user, version=F("version") + 1
     )
+    events.record_object(workspace=workspace, actor=actor, type="label.deleted", subject_type="label",
+                         instance=label, fields=LABEL_FIELDS, data={"contacts_moved_to": default.pk})
+    # events: the contacts that moved to the default label
+    events.record_many(workspace=workspace, actor=actor, type="contact.updated", subject_type="contact", rows=[
+        (pk, version, {"changes": {"label_id": {"old": label.pk, "new": default.pk}}})
+        for pk, version in label.contacts.model.objects.filter(pk__in=moved_ids).values_list("pk", "version")])
     label.delete()
     return moved

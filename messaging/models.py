@@ -2,6 +2,7 @@ from django.db import models
 from django.db.models import Q
 
 from crm.models import VersionedModel, WorkspaceScopedModel
+from crm.secrets import EncryptedTextField
 
 
 class Integration(VersionedModel, WorkspaceScopedModel):
@@ -16,7 +17,8 @@ class Integration(VersionedModel, WorkspaceScopedModel):
     name = models.CharField(max_length=100)
     provider = models.CharField(max_length=20, choices=Provider.choices, default=Provider.CONSOLE)
     config = models.JSONField(default=dict, blank=True)
-    secret = models.CharField(max_length=255, blank=True, default="")
+    # encrypted at rest (crm.secrets)
+    secret = EncryptedTextField(blank=True, default="")
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -87,6 +89,7 @@ class Message(WorkspaceScopedModel):
         READ = "read", "Read"
         FAILED = "failed", "Failed"
         INTERNAL = "internal", "Internal (note, never sent)"
+        RECEIVED = "received", "Received (inbound, from the contact)"
 
     # indexed by msg_conv_newest_idx (conversation first)
     conversation = models.ForeignKey(
@@ -127,6 +130,14 @@ class Message(WorkspaceScopedModel):
                 fields=["integration", "external_message_id"],
                 condition=~Q(external_message_id=""),
                 name="msg_integration_external_idx",
+            ),
+        ]
+        constraints = [
+            # inbound messages are idempotent on the provider's id
+            models.UniqueConstraint(
+                fields=["integration", "external_message_id"],
+                condition=Q(is_agent=False) & ~Q(external_message_id=""),
+                name="uniq_inbound_external_id",
             ),
         ]
 

@@ -15,9 +15,10 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import httpx
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
+
+from crm import outbound
 
 logger = logging.getLogger("messaging.providers")
 
@@ -126,6 +127,11 @@ class WebhookProvider(Provider):
             self._url_validator(url)
         except DjangoValidationError:
             errors["url"] = "An http(s) URL is required."
+        else:
+            try:
+                outbound.check_url(url)
+            except outbound.OutboundRefused as exc:
+                errors["url"] = str(exc)
         if (
             isinstance(timeout, bool)
             or not isinstance(timeout, (int, float))
@@ -144,25 +150,25 @@ class WebhookProvider(Provider):
             MESSAGE_ID_HEADER: str(payload.get("message_id", "")),  # lets receivers dedupe
             **signature_headers(integration.secret, body),
         }
+        # crm.outbound: no private addresses, no redirects, time and size caps.
+        # A message's error is read by every member: our own text and the
+        # status code only, never the receiver's body.
         try:
-            response = httpx.post(
-                config["url"],
-                content=body,
-                headers=headers,
-                timeout=config.get("timeout", self.default_timeout),
-                follow_redirects=False,
-            )
-        except httpx.TimeoutException as exc:
-            raise TransientDeliveryError(f"Timed out: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise TransientDeliveryError(f"Connection error: {exc}") from exc
+            response = outbound.post(config["url"], content=body, headers=headers,
+                                     timeout=config.get("timeout", self.default_timeout))
+        except outbound.OutboundRefused as exc:
+            raise PermanentDeliveryError(f"Refused: {exc}") from None
+        except outbound.OutboundFailed as exc:
+            raise TransientDeliveryError(str(exc)) from None
         status = response.status_code
         if status >= 500 or status == 429:  # 429: the receiver asks us to come back later
-            raise TransientDeliveryError(f"HTTP {status}: {response.text[:200]}")
-        if status >= 300:
-            raise PermanentDeliveryError(f"HTTP {status}: {response.text[:200]}")
+            raise TransientDeliveryError(f"The provider answered HTTP {status}.")
+        if 300 <= status < 400:
+            raise PermanentDeliveryError(f"The provider answered HTTP {status} (a redirect, not followed).")
+        if status >= 400:
+            raise PermanentDeliveryError(f"The provider answered HTTP {status}.")
         try:
-            external_id = response.json().get("id")
+            external_id = json.loads(response.body).get("id")
         except (ValueError, AttributeError):
             external_id = None
         return SendResult(external_message_id="" if external_id is None else str(external_id)[:255])

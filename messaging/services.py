@@ -18,6 +18,7 @@ from crm.actors import Actor
 from crm.errors import Conflict, ObjectsNotFound, field_error
 from crm.models import Workspace
 from crm.services import lock_version, model_update
+from events import services as events
 
 from .models import Conversation, Integration, Message, MessageTag
 from .providers import ConfigError, DeliveryError, get_provider
@@ -132,13 +133,18 @@ def _open_conversation(
         return existing, False
     try:
         with transaction.atomic():
-            return Conversation.objects.create(
+            conversation = Conversation.objects.create(
                 workspace=workspace,
                 contact=contact,
                 integration=integration,
                 created_by=actor.user,
                 updated_by=actor.user,
-            ), True
+            )
+            events.record_object(workspace=workspace, actor=actor, type="conversation.opened",
+                                 subject_type="conversation", instance=conversation,
+                                 fields=("contact", "integration", "status"),
+                                 data={"contact_id": conversation.contact_id})
+            return conversation, True
     except IntegrityError:
         return Conversation.objects.get(
             workspace=workspace,
@@ -172,7 +178,8 @@ def conversation_update(
     *, workspace: Workspace, actor: Actor, conversation: Conversation, status: str,
     expected_version: int | None = None,
 ) -> Conversation:
-    return model_update(
+    before = events.snapshot(conversation, ("status",))
+    model_update(
         instance=conversation, changes={"status": status}, updatable=("status",), actor=actor,
         expected_version=expected_version,
         duplicate=Conflict(
@@ -180,6 +187,13 @@ def conversation_update(
             code="conversation_exists",
         ),
     )
+    if before["status"] != status:
+        closed = status == Conversation.Status.CLOSED
+        events.record_object(workspace=workspace, actor=actor, type="conversation.closed" if closed
+                             else "conversation.opened", subject_type="conversation", instance=conversation,
+                             fields=("contact", "integration", "status"),
+                                 data={"contact_id": conversation.contact_id})
+    return conversation
 
 
 # -- messages ---------------------------------------------------------------
@@ -187,6 +201,16 @@ def _enqueue_delivery(message: Message) -> None:
     from .tasks import enqueue_delivery
 
     enqueue_delivery(message.pk)
+
+
+MESSAGE_FIELDS = ("conversation", "integration", "type", "content", "is_agent", "status", "external_message_id",
+                  "reply_to", "template_name")
+
+
+def _record_message(workspace: Workspace, actor: Actor, message: Message, type: str, **data) -> None:
+    """A message's event; its contact_id lets an erase scrub it."""
+    events.record(workspace=workspace, actor=actor, type=type, subject_type="message", subject_id=message.pk,
+                  data={"contact_id": message.conversation.contact_id, **data})
 
 
 def _touch_conversation(conversation: Conversation, at) -> None:
@@ -254,6 +278,7 @@ def message_add(
     )
     _set_tags(workspace=workspace, actor=actor, message=message, values=tags)
     _touch_conversation(conversation, now)
+    _record_message(workspace, actor, message, "message.created", message=events.snapshot(message, MESSAGE_FIELDS))
     if not is_note:
         _enqueue_delivery(message)
     return message
@@ -334,6 +359,7 @@ def notification_send(
         updated_by=actor.user,
     )
     _touch_conversation(conversation, now)
+    _record_message(workspace, actor, message, "message.created", message=events.snapshot(message, MESSAGE_FIELDS))
     _enqueue_delivery(message)
     return message
 
@@ -391,14 +417,15 @@ def message_deliver(*, message_id: int, final_attempt: bool, actor: Actor) -> De
     )
     if not claimed:
         return DeliveryOutcome.SKIPPED
-    message = Message.objects.select_related("integration", "conversation__contact").get(
+    message = Message.objects.select_related("workspace", "integration", "conversation__contact").get(
         pk=message_id
     )
     pending = Message.objects.filter(pk=message_id, status=Message.Status.PENDING)
     if not message.integration.active:
-        pending.update(
-            status=Message.Status.FAILED, error="The integration is not active.", claimed_until=None
-        )
+        with transaction.atomic():
+            if pending.update(status=Message.Status.FAILED, error="The integration is not active.", claimed_until=None):
+                _record_message(message.workspace, actor, message, "message.failed", status="failed",
+                                error="The integration is not active.")
         return DeliveryOutcome.FAILED
     try:
         result = get_provider(message.integration.provider).send(
@@ -409,22 +436,18 @@ def message_deliver(*, message_id: int, final_attempt: bool, actor: Actor) -> De
         if exc.transient and not final_attempt:
             pending.update(error=error, claimed_until=None, updated_at=timezone.now(), updated_by=actor.user)
             return DeliveryOutcome.RETRY
-        pending.update(
-            status=Message.Status.FAILED, error=error, claimed_until=None, updated_at=timezone.now(),
-            updated_by=actor.user,
-        )
+        with transaction.atomic():
+            if pending.update(status=Message.Status.FAILED, error=error, claimed_until=None,
+                              updated_at=timezone.now(), updated_by=actor.user):
+                _record_message(message.workspace, actor, message, "message.failed", status="failed", error=error)
         logger.warning("message %s failed: %s", message_id, error)
         return DeliveryOutcome.FAILED
     sent_at = timezone.now()
-    pending.update(
-        status=Message.Status.SENT,
-        external_message_id=result.external_message_id,
-        sent_at=sent_at,
-        error="",
-        claimed_until=None,
-        updated_at=sent_at,
-        updated_by=actor.user,
-    )
+    with transaction.atomic():
+        if pending.update(status=Message.Status.SENT, external_message_id=result.external_message_id, sent_at=sent_at,
+                          error="", claimed_until=None, updated_at=sent_at, updated_by=actor.user):
+            _record_message(message.workspace, actor, message, "message.sent", status="sent",
+                            external_message_id=result.external_message_id)
     return DeliveryOutcome.SENT
 
 
@@ -443,8 +466,12 @@ def message_status_report(
     changes = {"status": status, "updated_at": timezone.now(), "updated_by": actor.user}
     if status == Message.Status.FAILED:
         changes["error"] = error[:2000]
-    updated = messages.filter(status__in=_FORWARD_FROM[status]).update(**changes)
-    message = messages.first()
-    if message is None:
-        raise ObjectsNotFound([external_message_id], what="external message")
+    with transaction.atomic():
+        updated = messages.filter(status__in=_FORWARD_FROM[status]).update(**changes)
+        message = messages.select_related("conversation").first()
+        if message is None:
+            raise ObjectsNotFound([external_message_id], what="external message")
+        if updated:
+            _record_message(workspace, actor, message, f"message.{status}", status=status,
+                            **({"error": changes["error"]} if "error" in changes else {}))
     return message, bool(updated)

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 ensure_venv test
 
 export SECRET_KEY=${SECRET_KEY:-test-secret-key}
+# a fixed Fernet key for the secrets at rest of the test database (crm.secrets)
+export SECRETS_KEYS=${SECRETS_KEYS:-dGVzdC1zZWNyZXRzLWtleS1vZi10aGUtdGVzdC1zdWk=}
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/crm}
 export CELERY_BROKER_URL=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}
 export VAR_DIR=${VAR_DIR:-$PWD/var/test}

@@ -10,6 +10,7 @@ from crm.actors import Actor
 from crm.errors import ObjectsNotFound, field_error
 from crm.models import Workspace
 from crm.services import lock_version, model_update, saved_or
+from events import services as events
 
 from .models import Tag
 
@@ -178,10 +179,13 @@ def tag_create(
     # The savepoint turns a concurrent duplicate into a 400, not a broken transaction.
     with saved_or(_duplicate()):
         obj.save()
+    events.record_object(workspace=workspace, actor=actor, type="tag.created", subject_type="tag", instance=obj,
+                         fields=TAG_FIELDS)
     return obj
 
 
 TAG_UPDATABLE_FIELDS = ("tag", "order", "description")
+TAG_FIELDS = ("tag", "type", "order", "description")
 
 
 @transaction.atomic
@@ -199,8 +203,12 @@ def tag_update(
         changes["tag"] = changes["tag"].strip()
         if _tag_taken(workspace=workspace, tag_type=tag.type, value=changes["tag"], exclude_id=tag.pk):
             raise _duplicate()
-    return model_update(instance=tag, changes=changes, updatable=TAG_UPDATABLE_FIELDS, actor=actor,
-                        expected_version=expected_version, duplicate=_duplicate())
+    before = events.snapshot(tag, changes)
+    model_update(instance=tag, changes=changes, updatable=TAG_UPDATABLE_FIELDS, actor=actor,
+                 expected_version=expected_version, duplicate=_duplicate())
+    events.record_changed(workspace=workspace, actor=actor, type="tag.updated", subject_type="tag", instance=tag,
+                          before=before)
+    return tag
 
 
 @transaction.atomic
@@ -219,6 +227,14 @@ def tag_delete(*, workspace: Workspace, actor: Actor, tag: Tag, expected_version
     contact_model.objects.filter(pk__in=concerned).update(
         updated_at=timezone.now(), updated_by=actor.user, version=F("version") + 1
     )
+    events.record_object(workspace=workspace, actor=actor, type="tag.deleted", subject_type="tag", instance=tag,
+                         fields=TAG_FIELDS)
+    # events: the contacts it leaves (its stage contacts lose their stage)
+    staged = set(contact_model.objects.filter(stage_id=tag.pk).values_list("pk", flat=True))
+    events.record_many(workspace=workspace, actor=actor, type="contact.updated", subject_type="contact", rows=[
+        (pk, version, {"changes": {"stage_id": {"old": tag.pk, "new": None}} if pk in staged
+                       else {"tags": {"removed": [tag.tag]}}})
+        for pk, version in contact_model.objects.filter(pk__in=concerned).values_list("pk", "version")])
     tag.delete()
 
 
@@ -252,12 +268,22 @@ def tags_bulk_patch(*, workspace: Workspace, actor: Actor, patches: Sequence[dic
         "updated_at = %s, updated_by_id = %s, version = t.version + 1 "
         "FROM v WHERE t.id = v.patch_id AND t.workspace_id = %s RETURNING id"
     )
+    sql += ', version, "order", description'
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    # events: the values before (the UPDATE's RETURNING has the new ones)
+    before = {pk: {"order": order, "description": description} for pk, order, description in
+              Tag.objects.filter(workspace=workspace, pk__in=ids).values_list("pk", "order", "description")}
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, now, actor.user_id, workspace.pk])
-        updated = {row[0] for row in cursor.fetchall()}
+        rows = cursor.fetchall()
+    updated = {row[0] for row in rows}
     unknown = set(ids) - updated
     if unknown:
         # Raising inside the atomic block rolls the UPDATE back: all or nothing.
         raise ObjectsNotFound(unknown, what="tag")
+    events.record_many(workspace=workspace, actor=actor, type="tag.updated", subject_type="tag", rows=[
+        (pk, version, {"changes": {name: {"old": before[pk][name], "new": value}
+                                   for name, value in (("order", order), ("description", description))
+                                   if before[pk][name] != value}})
+        for pk, version, order, description in rows])
     return len(updated)

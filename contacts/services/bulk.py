@@ -51,10 +51,12 @@ from crm.actors import Actor
 from crm.db import AnyOf
 from crm.errors import DomainError, ErrorItem, ValidationFailed, field_error
 from crm.models import Workspace
+from events import services as events
 from tags.models import Tag
 
 from ..models import Contact, ContactTag
 from . import access, references, rules
+from . import changes as history
 from .lifecycle import EXTERNAL_ID_TAKEN
 
 BULK_UPDATE_MAX = 10_000
@@ -118,20 +120,50 @@ def contact_bulk_update(
     # Optimistic: the UPDATE itself only matches the contacts the actor may
     # edit, and a short count means some id is unknown, hidden or read-only;
     # only then is it worth a query to say which (raising rolls the UPDATE back).
-    updated = access.editable_contacts(workspace=workspace, actor=actor, ids=ids).update(
+    # events: the editable rows' values before, locked, in one query
+    columns = [f"{name}_id" if name in ("label", "stage") else name for name in values]
+    editable = access.editable_contacts(workspace=workspace, actor=actor, ids=ids)
+    before = {row["id"]: row for row in editable.select_for_update().values("id", "version", *columns)}
+    updated = editable.update(
         **values, version=F("version") + 1, updated_at=timezone.now(), updated_by=actor.user
     )
     if updated != len(ids):
         access.raise_for_inaccessible(workspace=workspace, actor=actor, ids=ids)
+    added_names = []
     if add:
         tags = references.tags(workspace, actor, add, field="tags_add")
+        added_names = [tag.tag for tag in tags]
+    old_tags = history.tag_names(ids) if add or remove else {}
+    if add:
         _link_tags(ids, [tag.pk for tag in tags])
     if remove:
         tag_ids = Tag.objects.annotate(tag_lower=Lower("tag")).filter(
             workspace=workspace, type__in=[Tag.Type.CLIENT, Tag.Type.COMMON], tag_lower__in=[v.lower() for v in remove]
         ).values("id")
         ContactTag.objects.filter(AnyOf("contact_id", ids), tag_id__in=tag_ids).delete()
+    after = {column: getattr(value, "pk", value) for column, value in zip(columns, values.values())}
+    _record_bulk_update(workspace, actor, before, after, old_tags if add or remove else None, added_names,
+                        {v.lower() for v in remove})
     return len(ids)
+
+
+def _record_bulk_update(workspace, actor, before: dict, after: dict, old_tags: dict | None, added: list[str],
+                        removed: set[str]) -> None:
+    """contact.updated for each contact of a bulk update, in one statement."""
+    rows = []
+    for contact_id, old in before.items():
+        change = history.diff(old, after)
+        if old_tags is not None:
+            previous = old_tags.get(contact_id, [])
+            kept = {t.lower(): t for t in previous if t.lower() not in removed}
+            for name in added:
+                kept.setdefault(name.lower(), name)
+            now = sorted(kept.values())
+            if now != previous:
+                change["tags"] = {"old": previous, "new": now}
+        rows.append((contact_id, old["version"] + 1, {"changes": change}))
+    events.record_many(workspace=workspace, actor=actor, type="contact.updated", subject_type=history.SUBJECT,
+                       rows=rows)
 
 
 def _link_tags(contact_ids: list[int], tag_ids: list[int]) -> None:
@@ -215,6 +247,7 @@ def contacts_bulk_upsert(
     # The lookup for every row cost more than the writes (24 s of 49 s for
     # 100,000 new rows).
     pending = writer.insert_new(rows, tags, template)
+    writer.record_created(workspace, actor, pending, template, tags)
     total = len(rows)
     if not pending:
         return BulkResult(created=total)
@@ -229,7 +262,7 @@ def contacts_bulk_upsert(
     # Existing contacts of those external ids, with the current values of
     # the import's columns (an empty cell keeps them).
     external_ids = [values["external_client_id"] for values in rows if values.get("external_client_id")]
-    existing = writer.existing(workspace.pk, external_ids, fields) if external_ids else {}
+    existing = writer.existing(workspace.pk, external_ids, [*fields, "version"]) if external_ids else {}
     rejected = _refused(workspace, actor, rows, pending, existing)
     if rejected:
         refused = {index for index, _ in rejected}
@@ -248,6 +281,7 @@ def contacts_bulk_upsert(
     returned = writer.upsert(full_rows, fields)
     updated = sum(1 for values in rows if values.get("external_client_id") in existing)
     result = BulkResult(created=total - updated, updated=updated, rejected=rejected)
+    _record_upserted(workspace, actor, rows, full_rows, tags, existing, returned)
 
     if tags is not None:
         pairs, replace = [], []
@@ -260,6 +294,41 @@ def contacts_bulk_upsert(
             pairs.extend((contact_id, tag_id) for tag_id in tag_ids)
         writer.set_tags(replace, pairs)
     return result
+
+
+def _tag_names(tags) -> dict[int, str]:
+    ids = {tag_id for tag_ids in tags or () if tag_ids for tag_id in tag_ids}
+    return dict(Tag.objects.filter(id__in=ids).values_list("id", "tag")) if ids else {}
+
+
+def _record_upserted(workspace, actor: Actor, rows, full_rows, tags, existing, returned) -> None:
+    """Events of the rows that went through the upsert: contact.updated with
+    the changed values (the old ones were read, locked, with `existing`) and,
+    where the rows were not there yet, contact.created. Two statements at most."""
+    names = _tag_names(tags)
+    replaced = [existing[v["external_client_id"]]["id"] for i, v in enumerate(rows)
+                if v.get("external_client_id") in existing and tags is not None and tags[i]]
+    old_tags = history.tag_names(replaced) if replaced else {}
+    created, updated = [], []
+    for i, (values, row) in enumerate(zip(rows, full_rows)):
+        new_tags = sorted(names[t] for t in tags[i]) if tags is not None and tags[i] else None
+        current = existing.get(values.get("external_client_id"))
+        if current is None:
+            contact_id = returned.get(row["external_client_id"], row["id"]) if row["external_client_id"] else row["id"]
+            data = {k: v for k, v in values.items() if v not in (None, "")}
+            if new_tags:
+                data["tags"] = new_tags
+            created.append((contact_id, 1, {"contact": data}))
+            continue
+        change = {k: {"old": current.get(k), "new": v} for k, v in values.items()
+                  if k != "external_client_id" and current.get(k) != v}
+        if new_tags is not None and old_tags.get(current["id"], []) != new_tags:
+            change["tags"] = {"old": old_tags.get(current["id"], []), "new": new_tags}
+        updated.append((current["id"], current["version"] + 1, {"changes": change}))
+    events.record_many(workspace=workspace, actor=actor, type="contact.created", subject_type=history.SUBJECT,
+                       rows=created)
+    events.record_many(workspace=workspace, actor=actor, type="contact.updated", subject_type=history.SUBJECT,
+                       rows=updated)
 
 
 def _refused(workspace, actor: Actor, rows, pending, existing) -> list[tuple[int, ErrorItem]]:
@@ -329,6 +398,7 @@ class _PostgresWriter:
         tags, all in one statement, so no id or row goes back and forth."""
         carried = set().union(*rows)
         staged = [c for c in WRITABLE if c in carried]
+        self._staged = staged
         with connection.cursor() as cursor:
             self._create_new_stage(cursor)
             with cursor.cursor.copy(
@@ -369,6 +439,23 @@ class _PostgresWriter:
                 params,
             )
             return [r[0] for r in cursor.fetchall()]
+
+    def record_created(self, workspace, actor: Actor, pending: list[int], template: dict, tags) -> None:
+        """contact.created for the rows insert_new inserted: one INSERT ...
+        SELECT from its staging table (the values each row carried, the
+        defaults it got, its tags' names)."""
+        names = _tag_names(tags)
+        staged = [c for c in WRITABLE if c in self._staged]
+        pairs = ", ".join(f"'{c}', s.{c}" for c in staged)
+        defaults = {k: template[k] for k in ("label_id", "owner_id") if k not in staged and template.get(k)}
+        events.record_select(
+            workspace=workspace, actor=actor, type="contact.created", subject_type=history.SUBJECT,
+            sql=("SELECT s.id, 1, jsonb_build_object('contact', jsonb_strip_nulls(jsonb_build_object("
+                 f"{pairs}, 'tags', (SELECT jsonb_agg(n ORDER BY n) FROM (SELECT %s::jsonb ->> t::text AS n "
+                 "FROM unnest(s.tag_ids) t) names))) || %s::jsonb) "
+                 "FROM import_contact_new s WHERE NOT (s.n = ANY(%s::int[]))"),
+            params=[json.dumps({str(k): v for k, v in names.items()}), json.dumps(defaults), pending],
+        )
 
     def _create_new_stage(self, cursor) -> None:
         # Nullable columns (CREATE TABLE ... AS copies no NOT NULL), ids from
@@ -420,6 +507,9 @@ class _SqliteWriter(_PostgresWriter):
 
     def insert_new(self, rows, tags, template) -> list[int]:
         return list(range(len(rows)))  # the quickstart's database: every row goes through upsert()
+
+    def record_created(self, workspace, actor, pending, template, tags) -> None:
+        """Nothing inserted yet: _record_upserted records them."""
 
     def existing(self, workspace_id, external_ids, fields) -> dict[str, dict]:
         columns = ["id", *(f for f in fields if f != "external_client_id")]

@@ -9,6 +9,7 @@ from crm.actors import Actor
 from crm.errors import field_error
 from crm.models import Workspace
 from crm.services import lock_version, model_update, saved_or
+from events import services as events
 
 from ..models import CustomFieldDefinition
 
@@ -59,6 +60,8 @@ def custom_field_create(
     )
     with saved_or(_short_name_taken()):
         definition.save()
+    events.record_object(workspace=workspace, actor=actor, type="custom_field.created", subject_type="custom_field",
+                         instance=definition, fields=("code", *UPDATABLE))
     return definition
 
 
@@ -74,8 +77,12 @@ def custom_field_update(
         changes["module"] = changes["module"] or ""
     after = {name: changes.get(name, getattr(definition, name)) for name in ("short_name", "type", "options")}
     _check(workspace, **after, exclude_id=definition.pk)
-    return model_update(instance=definition, changes=changes, updatable=UPDATABLE, actor=actor,
-                        expected_version=expected_version, duplicate=_short_name_taken())
+    before = events.snapshot(definition, changes)
+    model_update(instance=definition, changes=changes, updatable=UPDATABLE, actor=actor,
+                 expected_version=expected_version, duplicate=_short_name_taken())
+    events.record_changed(workspace=workspace, actor=actor, type="custom_field.updated",
+                          subject_type="custom_field", instance=definition, before=before)
+    return definition
 
 
 @transaction.atomic
@@ -84,4 +91,6 @@ def custom_field_delete(*, workspace: Workspace, actor: Actor, definition: Custo
     """Deletes the definition; stored values under its code are no longer
     returned (contacts keep them until next written)."""
     lock_version(definition, expected_version)
+    events.record_object(workspace=workspace, actor=actor, type="custom_field.deleted", subject_type="custom_field",
+                         instance=definition, fields=("code", *UPDATABLE))
     definition.delete()

@@ -17,8 +17,10 @@ from crm.errors import Conflict, PermissionDenied, PreconditionFailed, Validatio
 from crm.models import Workspace
 
 from ..models import Contact, ContactTag
+from events import services as events
+
 from ..validators import normalize_phone
-from . import access, references, rules
+from . import access, changes, references, rules
 from .rules import ContactValues
 
 EXTERNAL_ID_TAKEN = "A contact with this external_client_id already exists in the workspace."
@@ -125,12 +127,17 @@ def _apply_links(workspace: Workspace, actor: Actor, contact: Contact, write: _W
             [through(contact=contact, user_id=uid) for uid in write.sub_owner_ids], ignore_conflicts=not created
         )
     if write.person_ids:
-        Contact.objects.filter(workspace=workspace, pk__in=write.person_ids).update(
+        attached = Contact.objects.filter(workspace=workspace, pk__in=write.person_ids)
+        attached.update(
             organization=contact, updated_at=timezone.now(), updated_by=actor.user, version=F("version") + 1
         )
+        # events: each attached person's organization changed
+        events.record_many(workspace=workspace, actor=actor, type="contact.updated", subject_type=changes.SUBJECT,
+                           rows=[(pk, version, {"changes": {"organization_id": {"new": contact.pk}}})
+                                 for pk, version in attached.values_list("pk", "version")])
     if write.person_names:
         now = timezone.now()
-        Contact.objects.bulk_create([
+        persons = Contact.objects.bulk_create([
             Contact(
                 workspace=workspace, name=name, type=Contact.Type.PERSON, organization=contact,
                 label_id=contact.label_id, owner_id=contact.owner_id, visibility_type=contact.visibility_type,
@@ -138,6 +145,9 @@ def _apply_links(workspace: Workspace, actor: Actor, contact: Contact, write: _W
             )
             for name in write.person_names
         ])
+        # events: the persons created with it
+        events.record_many(workspace=workspace, actor=actor, type="contact.created", subject_type=changes.SUBJECT,
+                           rows=[(p.pk, p.version, changes.created_data(p)) for p in persons])
 
 
 def _insert(workspace: Workspace, actor: Actor, values: ContactValues) -> Contact:
@@ -149,12 +159,19 @@ def _insert(workspace: Workspace, actor: Actor, values: ContactValues) -> Contac
                       updated_at=now, **fields)
     _save(contact)
     _apply_links(workspace, actor, contact, write, created=True)
+    changes.record_created(workspace, actor, contact, write.tags, write.sub_owner_ids)
     return contact
 
 
 def _update_locked(workspace: Workspace, actor: Actor, locked: Contact, values: ContactValues,
                    replace: bool = False) -> Contact:
     write = _prepare(workspace, actor, values, locked, replace_custom_fields=replace)
+    # events: the values before, to record what changed
+    before = changes.values(locked)
+    if write.tags is not None:
+        before["tags"] = changes.tag_names([locked.pk]).get(locked.pk, [])
+    if write.sub_owner_ids is not None:
+        before["sub_owner_ids"] = sorted(locked.sub_owners.values_list("pk", flat=True))
     for name, value in write.fields.items():
         setattr(locked, name, value)
     locked.version += 1
@@ -162,6 +179,12 @@ def _update_locked(workspace: Workspace, actor: Actor, locked: Contact, values: 
     locked.updated_by = actor.user
     _save(locked)
     _apply_links(workspace, actor, locked, write, created=False)
+    after = changes.values(locked)
+    if write.tags is not None:
+        after["tags"] = sorted(tag.tag for tag in write.tags)
+    if write.sub_owner_ids is not None:
+        after["sub_owner_ids"] = sorted(write.sub_owner_ids)
+    changes.record_updated(workspace, actor, locked, changes.diff(before, after))
     return locked
 
 
@@ -254,6 +277,8 @@ def contact_archive(*, workspace: Workspace, actor: Actor, contact_id: int,
         locked.deleted_at = timezone.now()
         locked.archived_by = actor.archived_by[:20]
         _stamp_saved(locked, actor, "deleted_at", "archived_by", at=locked.deleted_at)
+        changes.record_updated(workspace, actor, locked, {"deleted_at": {"old": None, "new": locked.deleted_at}},
+                               type="contact.archived")
     return locked
 
 
@@ -263,8 +288,11 @@ def contact_restore(*, workspace: Workspace, actor: Actor, contact_id: int,
     locked = access.locked_for_write(workspace=workspace, actor=actor, contact_id=contact_id)
     _check_version(locked, expected_version)
     if locked.deleted_at is not None:
+        deleted_at = locked.deleted_at
         locked.deleted_at, locked.archived_by = None, ""
         _stamp_saved(locked, actor, "deleted_at", "archived_by")
+        changes.record_updated(workspace, actor, locked, {"deleted_at": {"old": deleted_at, "new": None}},
+                               type="contact.restored")
     return locked
 
 
@@ -291,6 +319,8 @@ def contact_erase(*, workspace: Workspace, actor: Actor, contact_id: int, cascad
             code="has_conversations",
         )
     locked.delete()
+    # events: its history keeps only that it was erased, and by whom
+    events.contact_events_scrub(workspace=workspace, actor=actor, contact_id=contact_id)
 
 
 # -- lookups other apps write through --------------------------------------------
