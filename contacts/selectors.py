@@ -15,6 +15,7 @@ from django.db.models.functions import RowNumber
 
 from crm.actors import Actor
 from crm.db import AnyOf, prepared_statement
+from crm.errors import NotFound
 from crm.models import Membership, Workspace
 
 from .models import Contact, ContactTag, CustomFieldDefinition
@@ -302,3 +303,18 @@ def page_relations(
             )
         )
     return relations
+
+
+def contact_history(*, workspace: Workspace, actor: Actor, contact_id: int) -> QuerySet:
+    """A contact's events, newest first, if the actor may see the contact
+    (404 otherwise, as for an unknown id). An erased contact has no row to
+    ask: its history (scrubbed, ending with contact.erased) is for actors
+    whom visibility does not limit."""
+    from events.selectors import subject_events
+
+    history = subject_events(workspace=workspace, subject_type="contact", subject_id=contact_id)
+    if access.visible_contacts(workspace=workspace, actor=actor).filter(pk=contact_id).exists():
+        return history
+    if not actor.restricted and not Contact.objects.filter(pk=contact_id).exists() and history.exists():
+        return history
+    raise NotFound("No contact with this id.")

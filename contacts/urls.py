@@ -31,4 +31,5 @@ urlpatterns = [
         name="contact-detail",
     ),
     path("contacts/<int:pk>/restore", contacts({"post": "restore"}), name="contact-restore"),
+    path("contacts/<int:pk>/history", views.ContactHistoryViewSet.as_view({"get": "list"}), name="contact-history"),
 ]

@@ -19,6 +19,8 @@ from crm.errors import NotFound
 from crm.openapi import IF_MATCH, ErrorSerializer
 from crm.permissions import IsWorkspaceAdminOrReadOnly
 from crm.viewsets import WorkspaceViewSet
+from events.models import Event
+from events.serializers import EventSerializer
 
 from . import selectors, services
 from .filters import SORT_PARAMS, SORTS, ContactFilter, apply_sort
@@ -210,6 +212,24 @@ class ContactViewSet(WorkspaceViewSet):
             workspace=self.workspace, actor=self.actor, contact_id=pk, expected_version=self.expected_version()
         )
         return self.respond(contact.pk)
+
+
+@extend_schema(tags=["contacts"])
+@extend_schema_view(list=extend_schema(
+    operation_id="contacts_history", summary="A contact's history: its events, newest first, with who changed what",
+    parameters=[OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The contact.")],
+))
+class ContactHistoryViewSet(mixins.ListModelMixin, WorkspaceViewSet):
+    """GET /contacts/{id}/history: what the caller may see follows the
+    contact's visibility (contacts.services.access)."""
+
+    queryset = Event.objects.all()
+    serializer_class = EventSerializer
+
+    def scope_queryset(self, queryset):
+        # the workspace-scoped events, narrowed to the contact's once access is checked
+        return queryset & selectors.contact_history(workspace=self.workspace, actor=self.actor,
+                                                    contact_id=self.kwargs["pk"])
 
 
 def parse_flag(params, name: str) -> bool:

@@ -20,6 +20,7 @@ from contacts.services import contacts_bulk_upsert
 from crm.actors import Actor
 from crm.errors import Conflict, DomainError, NotFound, PayloadTooLarge, field_error
 from crm.models import Membership, Workspace
+from events import services as events
 from labels.services import label_get_default
 
 from .csvfile import CsvFileError
@@ -155,14 +156,25 @@ def import_job_create(
 def import_job_cancel(*, workspace: Workspace, actor: Actor, job: ImportJob) -> ImportJob:
     """Stops a queued or running job; chunks already committed stay imported."""
     now = timezone.now()
-    changed = ImportJob.objects.filter(pk=job.pk, workspace=workspace, status__in=ImportJob.ACTIVE).update(
-        status=ImportJob.Status.CANCELLED, finished_at=now, updated_at=now, updated_by=actor.user, lease_owner="",
-        lease_expires_at=None, message="Cancelled.",
-    )
-    job.refresh_from_db()
+    with transaction.atomic():
+        changed = ImportJob.objects.filter(pk=job.pk, workspace=workspace, status__in=ImportJob.ACTIVE).update(
+            status=ImportJob.Status.CANCELLED, finished_at=now, updated_at=now, updated_by=actor.user, lease_owner="",
+            lease_expires_at=None, message="Cancelled.",
+        )
+        job.refresh_from_db()
+        if changed:
+            _record_finished(job, actor)
     if not changed:
         raise Conflict(f"The job is already {job.status}.", code="job_finished")
     return job
+
+
+def _record_finished(job: ImportJob, actor: Actor) -> None:
+    """import_job.succeeded / failed / cancelled, with the job's counters (events)."""
+    events.record(workspace=job.workspace, actor=actor, type=f"import_job.{job.status}", subject_type="import_job",
+                  subject_id=job.pk, data={name: getattr(job, name) for name in (
+                      "file_name", "total_rows", "processed_rows", "created", "updated", "skipped", "error_count",
+                      "message")})
 
 
 class _LeaseLost(Exception):
@@ -198,10 +210,13 @@ def _locked(job_id: int, owner: str) -> ImportJob:
 
 def _finish(job_id: int, owner: str, status: str, message: str = "", **fields) -> None:
     now = timezone.now()
-    ImportJob.objects.filter(pk=job_id, lease_owner=owner, status=ImportJob.Status.RUNNING).update(
-        status=status, message=message, finished_at=now, updated_at=now, lease_owner="", lease_expires_at=None,
-        **fields,
-    )
+    with transaction.atomic():
+        if ImportJob.objects.filter(pk=job_id, lease_owner=owner, status=ImportJob.Status.RUNNING).update(
+            status=status, message=message, finished_at=now, updated_at=now, lease_owner="", lease_expires_at=None,
+            **fields,
+        ):
+            job = ImportJob.objects.select_related("workspace").get(pk=job_id)
+            _record_finished(job, Actor.import_job(job, on_behalf_of=Actor.system("import")))
 
 
 def _record_errors(job: ImportJob, invalid, errors: list[dict]) -> bool:

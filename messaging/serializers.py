@@ -241,3 +241,34 @@ class StatusReportResultSerializer(serializers.Serializer):
     updated = serializers.BooleanField(
         help_text="False when the report would have moved the status backwards."
     )
+
+
+# -- inbound messages -------------------------------------------------------
+INBOUND_TYPES = [(t.value, t.label) for t in Message.Type if t != Message.Type.NOTE]
+
+
+class InboundMessageSerializer(serializers.Serializer):
+    """What a provider posts when a contact writes to us (`from` is a phone
+    number or the contact's external id)."""
+
+    content = StrictCharField(trim_whitespace=False, max_length=65536, allow_blank=True)
+    type = serializers.ChoiceField(choices=INBOUND_TYPES, default=Message.Type.TEXT)
+    external_message_id = StrictCharField(max_length=255, help_text="The provider's id: a repeat is ignored.")
+    timestamp = serializers.DateTimeField(required=False, allow_null=True, default=None,
+                                          help_text="When the contact sent it.")
+    reply_to_external_id = StrictCharField(required=False, allow_blank=True, max_length=255, default="")
+
+
+# `from` is a Python keyword: declared after the class.
+InboundMessageSerializer._declared_fields = {
+    "from": StrictCharField(max_length=255, help_text="The sender: a phone number or the contact's external id."),
+    **InboundMessageSerializer._declared_fields,
+}
+
+
+class InboundResultSerializer(serializers.Serializer):
+    message_id = serializers.IntegerField()
+    conversation_id = serializers.IntegerField()
+    contact_id = serializers.IntegerField()
+    status = serializers.CharField()
+    created = serializers.BooleanField(help_text="False when external_message_id was received before.")

@@ -207,10 +207,10 @@ MESSAGE_FIELDS = ("conversation", "integration", "type", "content", "is_agent", 
                   "reply_to", "template_name")
 
 
-def _record_message(workspace: Workspace, actor: Actor, message: Message, type: str, **data) -> None:
+def _record_message(workspace: Workspace, actor: Actor, subject: Message, type: str, **data) -> None:
     """A message's event; its contact_id lets an erase scrub it."""
-    events.record(workspace=workspace, actor=actor, type=type, subject_type="message", subject_id=message.pk,
-                  data={"contact_id": message.conversation.contact_id, **data})
+    events.record(workspace=workspace, actor=actor, type=type, subject_type="message", subject_id=subject.pk,
+                  data={"contact_id": subject.conversation.contact_id, **data})
 
 
 def _touch_conversation(conversation: Conversation, at) -> None:
@@ -362,6 +362,42 @@ def notification_send(
     _record_message(workspace, actor, message, "message.created", message=events.snapshot(message, MESSAGE_FIELDS))
     _enqueue_delivery(message)
     return message
+
+
+# -- inbound ----------------------------------------------------------------
+@transaction.atomic
+def message_receive(
+    *, workspace: Workspace, actor: Actor, integration: Integration, sender: str, content: str,
+    external_message_id: str, type: str = Message.Type.TEXT, timestamp=None, reply_to_external_id: str = "",
+) -> tuple[Message, bool]:
+    """A message a contact sent us through the integration: its contact is
+    found by phone or external id (created if none, through
+    contacts.services), its open conversation reused or opened, and the
+    message stored with is_agent false and status `received`. Idempotent on
+    external_message_id: a second report of it returns the first message
+    (created False)."""
+    inbound = Message.objects.filter(integration=integration, is_agent=False, external_message_id=external_message_id)
+    existing = inbound.first()
+    if existing is not None:
+        return existing, False
+    contact = contacts.contact_for_sender(workspace=workspace, actor=actor, sender=sender)
+    conversation, _ = _open_conversation(workspace=workspace, actor=actor, contact=contact, integration=integration)
+    reply_to = None
+    if reply_to_external_id:
+        reply_to = Message.objects.filter(conversation=conversation, external_message_id=reply_to_external_id).first()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                workspace=workspace, conversation=conversation, integration=integration, content=content, type=type,
+                reply_to=reply_to, is_agent=False, status=Message.Status.RECEIVED,
+                external_message_id=external_message_id, sent_at=timestamp, created_at=now, updated_at=now,
+            )
+    except IntegrityError:  # the same message reported twice at once: the first one stands
+        return inbound.get(), False
+    _touch_conversation(conversation, now)
+    _record_message(workspace, actor, message, "message.received", message=events.snapshot(message, MESSAGE_FIELDS))
+    return message, True
 
 
 # -- delivery ---------------------------------------------------------------

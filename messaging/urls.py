@@ -17,6 +17,11 @@ urlpatterns = [
         name="integration-status",
     ),
     path(
+        "integrations/<int:pk>/inbound",
+        views.IntegrationInboundView.as_view(),
+        name="integration-inbound",
+    ),
+    path(
         "conversations/<int:conversation_id>/messages",
         conversation_messages,
         name="conversation-messages",

@@ -23,6 +23,8 @@ from .serializers import (
     MessageAddedSerializer,
     MessageAddSerializer,
     MessageSerializer,
+    InboundMessageSerializer,
+    InboundResultSerializer,
     NotificationSentSerializer,
     NotificationSerializer,
     StatusReportResultSerializer,
@@ -230,3 +232,31 @@ class IntegrationStatusView(APIView):
             **payload.validated_data,
         )
         return Response({"message_id": message.pk, "status": message.status, "updated": updated})
+
+
+class IntegrationInboundView(APIView):
+    """A contact wrote to us: the provider posts the message, signed like status reports."""
+
+    authentication_classes = [IntegrationSignatureAuthentication]
+    permission_classes = [IsSignedByIntegration]
+    throttle_classes = [IntegrationRateThrottle]
+
+    @extend_schema(
+        operation_id="integrations_inbound_message",
+        summary="A provider posts a message a contact sent (idempotent on external_message_id)",
+        tags=["integrations"],
+        request=InboundMessageSerializer,
+        responses={201: InboundResultSerializer, 200: InboundResultSerializer},
+    )
+    def post(self, request, pk):
+        payload = InboundMessageSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        integration = request.auth
+        message, created = services.message_receive(
+            workspace=integration.workspace, actor=Actor.integration(integration), integration=integration,
+            sender=data.pop("from"), **data,
+        )
+        body = {"message_id": message.pk, "conversation_id": message.conversation_id,
+                "contact_id": message.conversation.contact_id, "status": message.status, "created": created}
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

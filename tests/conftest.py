@@ -4,12 +4,26 @@
 - `other_workspace`, `other_client`: an admin of a second workspace, for tenancy
 - `client_for(workspace, role)`: more clients
 """
+import os
+
 import pytest
 from rest_framework.test import APIClient
 
 from crm.models import Membership
 
 from .factories import MembershipFactory, UserFactory, WorkspaceFactory, make_token
+
+
+# Test receivers listen on 127.0.0.1, which crm.outbound refuses unless
+# private networks are allowed: in this process (the fixture below) and in
+# the worker processes tests start (the environment they inherit).
+# tests/events/test_outbound.py turns it off to prove every range is refused.
+os.environ.setdefault("OUTBOUND_ALLOW_PRIVATE_NETWORKS", "true")
+
+
+@pytest.fixture(autouse=True)
+def private_networks_allowed(settings):
+    settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = True
 
 
 class TokenClient(APIClient):

@@ -39,6 +39,9 @@ ALLOWED = {
     "/v1/crm/integrations/{id}/status": Allowed(
         "A provider's signed callback: authenticated by the integration's HMAC signature, not a token, "
         "so it cannot be a WorkspaceViewSet (whose workspace is the token's).", "messaging/test_status_api.py"),
+    "/v1/crm/integrations/{id}/inbound": Allowed(
+        "A provider's signed post of a message a contact sent: authenticated by the integration's HMAC "
+        "signature, not a token (like /status).", "events/test_inbound.py"),
     "/v1/crm/notifications": Allowed(
         "sendNotification is an operation, not a resource: nothing to list or retrieve; the workspace comes "
         "from the token and the contact's visibility is checked in contacts.services.lifecycle.",

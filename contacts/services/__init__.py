@@ -22,6 +22,7 @@ from .lifecycle import (
     contact_erase,
     contact_for_messaging,
     contact_for_phone,
+    contact_for_sender,
     contact_restore,
     contact_update,
     contact_upsert,
@@ -32,6 +33,6 @@ from .rules import ContactValues, CustomFieldValue
 __all__ = [
     "BULK_UPDATE_MAX", "BulkResult", "ContactValues", "ContactsNotEditable", "CustomFieldValue",
     "contact_archive", "contact_bulk_update", "contact_create", "contact_erase", "contact_for_messaging",
-    "contact_for_phone", "contact_restore", "contact_update", "contact_upsert", "contact_validate",
+    "contact_for_phone", "contact_for_sender", "contact_restore", "contact_update", "contact_upsert", "contact_validate",
     "contacts_bulk_upsert", "custom_field_create", "custom_field_delete", "custom_field_update",
 ]

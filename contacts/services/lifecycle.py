@@ -364,3 +364,26 @@ def contact_for_phone(*, workspace: Workspace, actor: Actor, phone: str, field: 
     return winner
 
 
+@transaction.atomic
+def contact_for_sender(*, workspace: Workspace, actor: Actor, sender: str, field: str = "from") -> Contact:
+    """Who wrote to us (an inbound message): the contact of `sender` as a
+    phone (contact_for_phone), or, when it is not a phone, the live contact
+    whose external_client_id it is, created if none."""
+    try:
+        normalize_phone(sender, region=workspace.default_phone_region)
+    except ValueError:
+        pass
+    else:
+        return contact_for_phone(workspace=workspace, actor=actor, phone=sender, field=field)
+    live = access.visible_contacts(workspace=workspace, actor=actor).filter(deleted_at__isnull=True)
+    found = live.filter(external_client_id=sender).first()
+    if found is not None:
+        return found
+    try:
+        return _insert(workspace, actor, {"external_client_id": sender})
+    except Conflict:
+        pass
+    winner = live.filter(external_client_id=sender).first()
+    if winner is None:
+        raise Conflict(f"A contact keyed by {sender} exists but is archived.", code="contact_unavailable")
+    return winner

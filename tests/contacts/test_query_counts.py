@@ -84,9 +84,9 @@ def test_multiple(api_client, build, django_assert_num_queries, n):
 def test_bulk_update(api_client, build, stage, django_assert_num_queries, n):
     ids = build(n)
     Tag.objects.create(workspace=api_client.workspace, tag="new", type=Tag.Type.CLIENT)
-    # auth, savepoint, members, stage, UPDATE (which also checks access), tags read, tag links INSERT,
-    # DELETE, release
-    with django_assert_num_queries(9):
+    # auth, savepoint, members, stage, the editable rows' old values (locked), UPDATE (which also checks
+    # access), tags read, the contacts' old tag names, tag links INSERT, DELETE, the events INSERT, release
+    with django_assert_num_queries(12):
         response = api_client.patch(URL, {
             "ids": ids, "owner_id": api_client.user.id, "stage_id": stage.id, "visibility_type": "team",
             "tags_add": ["new"], "tags_remove": [f"t{n}-0"],
@@ -100,9 +100,10 @@ def test_upsert_update_with_many_tags(api_client, make_contact, django_assert_nu
     make_contact(name="x", external_client_id="ext", tags=["old"])
     values = [f"t{i}" for i in range(n)]
     Tag.objects.bulk_create([Tag(workspace=api_client.workspace, tag=v, type=Tag.Type.CLIENT) for v in values])
-    # auth, 2 savepoints, locked read, tags read, savepoint + UPDATE + release,
-    # tag links DELETE + INSERT, releases, then the response's read (row and custom field definitions)
-    with django_assert_num_queries(11):
+    # auth, 2 savepoints, locked read, tags read, the old tag names, savepoint + UPDATE + release,
+    # tag links DELETE + INSERT, the event INSERT, releases, then the response's read (row and custom
+    # field definitions)
+    with django_assert_num_queries(13):
         response = api_client.put(f"{URL}/upsert", {"external_client_id": "ext", "tags": values}, format="json")
     assert response.status_code == 200
     assert len(response.json()["tags"]) == n
@@ -115,10 +116,10 @@ def test_upsert_create_with_many_tags_and_sub_owners(api_client, django_assert_n
     for user in members:
         MembershipFactory(workspace=api_client.workspace, user=user)
     # auth, savepoint, locked lookup, members, default label, tags read, tags INSERT, savepoint + contact
-    # INSERT + release, tag links INSERT, sub-owner links INSERT, release, then the response's read
-    # (row with the custom field definitions, sub-owners' details)
+    # INSERT + release, tag links INSERT, sub-owner links INSERT, the event INSERT, release, then the
+    # response's read (row with the custom field definitions, sub-owners' details)
     body = {"external_client_id": "new", "tags": [f"t{i}" for i in range(n)], "sub_owner_ids": [u.id for u in members]}
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(16):
         response = api_client.put(f"{URL}/upsert", body, format="json")
     assert response.status_code == 201, response.content
     assert len(response.json()["tags"]) == n and len(response.json()["sub_owner_details"]) == n

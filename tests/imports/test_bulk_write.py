@@ -4,6 +4,7 @@ from django.db import transaction
 
 from tests.factories import actor_of
 from contacts.services import contacts_bulk_upsert
+from events.models import Event
 from contacts.models import Contact, ContactTag
 from labels.services import label_get_default
 from tags.models import Tag
@@ -21,7 +22,9 @@ def test_upsert_creates_updates_and_stamps(workspace, admin_user, django_assert_
         *({"name": f"N{i}", "external_client_id": f"n{i}"} for i in range(3)),
         {"name": "NoId"},
     ]
-    with django_assert_max_num_queries(10):  # constant whatever the number of rows
+    # constant whatever the number of rows (5 of them the events': the tags' names twice, the old tag
+    # names of replaced tags, the created rows' and the updated rows' events)
+    with django_assert_max_num_queries(15):
         result = contacts_bulk_upsert(
             workspace=workspace, actor=actor_of(workspace, admin_user), rows=rows, tags=[[vip.pk], None, [vip.pk], None, [vip.pk]],
             defaults={"label_id": default_label.pk, "owner_id": admin_user.pk}, fields=["name", "city"],
@@ -47,7 +50,8 @@ def test_new_rows_take_one_copy_and_one_statement(workspace, admin_user, django_
     default_label = label_get_default(workspace=workspace)
     rows = [{"name": f"N{i}", "external_client_id": f"x{i}", "city": "Oslo"} for i in range(50)] + [{"name": "Solo"}]
     tags = [[vip.pk, lead.pk] if i % 2 else None for i in range(50)] + [[lead.pk]]
-    with django_assert_max_num_queries(3):  # stage, COPY, insert + link
+    # stage, COPY, insert + link, the tags' names, the events' INSERT ... SELECT (one for any count)
+    with django_assert_max_num_queries(5):
         result = contacts_bulk_upsert(workspace=workspace, actor=actor_of(workspace, admin_user), rows=rows, tags=tags,
                                       defaults={"label_id": default_label.pk, "owner_id": admin_user.pk},
                                       fields=["name", "city", "external_client_id"])
@@ -64,6 +68,11 @@ def test_new_rows_take_one_copy_and_one_statement(workspace, admin_user, django_
     assert not Contact.objects.get(name="N0").tags.exists()
     assert list(solo.tags.values_list("tag", flat=True)) == ["lead"]
     assert ContactTag.objects.count() == 25 * 2 + 1
+    created_events = Event.objects.filter(workspace=workspace, type="contact.created").order_by("subject_id")
+    assert [e.subject_id for e in created_events] == [c.pk for c in created]
+    assert created_events[1].payload == {"contact": {"name": "N1", "city": "Oslo", "external_client_id": "x1",
+                                                     "tags": ["lead", "vip"], "label_id": default_label.pk,
+                                                     "owner_id": admin_user.pk}}
 
 
 def test_two_calls_in_one_transaction_and_unknown_columns(workspace, admin_user):
