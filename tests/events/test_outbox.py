@@ -86,9 +86,10 @@ def test_every_event_type_of_the_services(api_client, admin, other_workspace):
     messaging.conversation_update(workspace=workspace, actor=admin, conversation=conversation, status="closed")
     contacts.custom_field_delete(workspace=workspace, actor=admin, definition=field)
     tags.tag_delete(workspace=workspace, actor=admin, tag=tag)
+    label_id = label.pk
     labels.label_delete(workspace=workspace, actor=admin, label=label)
     moved = events_of(workspace, type="contact.updated")[-1]
-    assert moved.payload["changes"]["label_id"]["old"] == label.pk, "the label's deletion moved the contact"
+    assert moved.payload["changes"]["label_id"]["old"] == label_id, "the label's deletion moved the contact"
     contacts.contact_erase(workspace=workspace, actor=admin, contact_id=contact.pk, cascade=True)
 
     seen = set(types_of(workspace))

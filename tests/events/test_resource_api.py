@@ -83,6 +83,9 @@ class TestContactHistoryResource(APIResourceTests):
     def create_payload(self, workspace):
         return {}
 
+    def count(self, workspace):
+        return Event.objects.filter(workspace=workspace, type="contact.updated").count()
+
     def test_another_workspaces_object_is_404(self, api_client, other_client):
         """The route is GET only (a POST is a 405 before any lookup): another
         workspace's contact's history is a 404, as an unknown contact's."""
