@@ -71,7 +71,7 @@ def refusal(address: str) -> str | None:
     for test, what in (
         (ip.is_unspecified, "unspecified"), (ip.is_loopback, "loopback"), (ip.is_link_local, "link-local"),
         (ip.is_multicast, "multicast"), (ip.version == 4 and ip in CGNAT, "carrier-grade NAT"),
-        (ip.is_private, "private"), (ip.is_reserved, "reserved"), (not ip.is_global, "non-public"),
+        (ip.is_reserved, "reserved"), (ip.is_private, "private"), (not ip.is_global, "non-public"),
     ):
         if test:
             return f"{address} is a {what} address"
