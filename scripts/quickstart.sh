@@ -17,6 +17,15 @@ mkdir -p "$VAR_DIR/broker/queue" "$VAR_DIR/broker/processed" "$VAR_DIR/broker/re
 
 ensure_venv
 
+# -- secrets at rest (issue 14): a Fernet key generated once, kept in $VAR_DIR --
+if [ -z "${SECRETS_KEYS:-}" ]; then
+  [ -s "$VAR_DIR/secrets.key" ] ||
+    .venv/bin/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' >"$VAR_DIR/secrets.key"
+  SECRETS_KEYS=$(cat "$VAR_DIR/secrets.key")
+  export SECRETS_KEYS
+fi
+# -- end of issue 14's block --
+
 if ! .venv/bin/python -c 'import socket, sys; socket.create_server(("127.0.0.1", int(sys.argv[1]))).close()' "$PORT" 2>/dev/null; then
   echo "error: port $PORT is in use; pick another with PORT=8123 make run" >&2
   exit 1
