@@ -11,12 +11,12 @@ import uuid
 
 import pytest
 import redis
-from django.db import connection
 
 from contacts import services as contacts
 from events import webhooks
 from events.models import Event, WebhookDelivery
 from tests.factories import actor_of
+from tests.receivers import worker_database_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 N = 40
@@ -28,8 +28,7 @@ def webhook_workers(settings):
         pytest.fail("the worker tests need CELERY_BROKER_URL=redis://... (scripts/test.sh sets it)")
     queue = f"test-webhooks-{uuid.uuid4().hex[:8]}"
     settings.WEBHOOK_QUEUE = queue
-    db = connection.settings_dict
-    database_url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    database_url = worker_database_url()
     started = []
 
     def start():
@@ -72,18 +71,10 @@ def wait_for(predicate, timeout, what, process):
 
 
 def test_sigkill_of_a_delivering_worker_loses_nothing(api_client, hook_receiver, webhook_workers, settings):
-    from tests.events.conftest import HookReceiver  # noqa: F401  (the receiver answers slowly below)
-
     workspace = api_client.workspace
     actor = actor_of(workspace, api_client.user)
-    endpoint, secret = webhooks.webhook_create(workspace=workspace, actor=actor, url=hook_receiver.url)
-    slow = hook_receiver.server.RequestHandlerClass.do_POST
-
-    def do_post(handler):
-        time.sleep(0.1)
-        slow(handler)
-
-    hook_receiver.server.RequestHandlerClass.do_POST = do_post
+    webhooks.webhook_create(workspace=workspace, actor=actor, url=hook_receiver.url)
+    hook_receiver.delay = 0.1  # slow enough to kill the worker mid-batch
     first = webhook_workers()
     for i in range(N):
         contacts.contact_create(workspace=workspace, actor=actor, name=f"Contact {i}")

@@ -2,14 +2,13 @@
 127.0.0.1 for the webhook provider, and Celery in eager mode."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from contacts import services as contact_services
 from messaging import services
 from tests.factories import SYSTEM, actor_of
+from tests.receivers import HttpReceiver
 
 SECRET = "test-webhook-secret-0123456789"
 
@@ -63,50 +62,15 @@ def eager_celery(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
-class Receiver:
-    """A real HTTP server on 127.0.0.1. `responses` is a list of
-    (status, json body) answered in order; then 200 {"id": "ext-<n>"}."""
+class Receiver(HttpReceiver):
+    """`responses` is a list of (status, json body) answered in order; then
+    200 {"id": "ext-<n>"}."""
 
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.responses: list[tuple[int, dict]] = []
-        self.delay = 0.0
-        receiver = self
+    path = "/hooks/crm"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.requests.append(
-                    {"path": self.path, "headers": dict(self.headers), "body": body}
-                )
-                if receiver.delay:
-                    threading.Event().wait(receiver.delay)
-                status, payload = (
-                    receiver.responses.pop(0)
-                    if receiver.responses
-                    else (200, {"id": f"ext-{len(receiver.requests)}"})
-                )
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/crm"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, response):
+        status, payload = response if response is not None else (200, {"id": f"ext-{len(self.requests)}"})
+        return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ import uuid
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 
 from messaging import services
 from messaging.models import Message
 from messaging.tasks import deliver_message
 from tests.factories import SYSTEM
+from tests.receivers import worker_database_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -27,8 +27,7 @@ def delivery_worker(transactional_db, settings):
         pytest.fail("the worker tests need CELERY_BROKER_URL=redis://... (scripts/test.sh sets it)")
     queue = f"test-messaging-{uuid.uuid4().hex[:8]}"
     settings.MESSAGING_DELIVERY_QUEUE = queue
-    db = connection.settings_dict
-    database_url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    database_url = worker_database_url()
     process = subprocess.Popen(
         [
             sys.executable,
