@@ -116,12 +116,20 @@ def check_url(url: str) -> None:
 
 
 class GuardedTransport(httpx.HTTPTransport):
-    """Resolves and checks the host of each request, then connects to that
-    address only, keeping the name for the Host header and TLS."""
+    """Resolves and checks a host once (per transport: one client, one
+    batch of requests), then connects to that address only, keeping the
+    name for the Host header and TLS."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._addresses: dict[tuple[str, int], str] = {}
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
-        address = resolve(host, request.url.port or (443 if request.url.scheme == "https" else 80))
+        key = (host, request.url.port or (443 if request.url.scheme == "https" else 80))
+        address = self._addresses.get(key)
+        if address is None:
+            address = self._addresses[key] = resolve(*key)
         if address != host:
             request.url = request.url.copy_with(host=address)
             if request.url.scheme == "https":
