@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple, TypedDict
 
 from crm.errors import ErrorItem, ValidationFailed
+from crm.serializers import has_nul
 
 from ..models import Contact, CustomFieldDefinition
 from ..validators import normalize_email, normalize_phone
@@ -167,7 +168,9 @@ def _object(value, context) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise Violation("invalid", "Expected an object.")
+        raise Violation("not_a_dict", f'Expected a dictionary of items but got type "{type(value).__name__}".')
+    if has_nul(value):
+        raise Violation("null_characters_not_allowed", "Null characters are not allowed.")
     return value
 
 
@@ -290,6 +293,8 @@ def custom_field_value(definition: CustomFieldDefinition, value):
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise Violation("invalid", "Expected text.")
         value = str(value)
+        if "\x00" in value:
+            raise Violation("null_characters_not_allowed", "Null characters are not allowed.")
         if len(value) > CUSTOM_TEXT_MAX:
             raise Violation("max_length", f"At most {CUSTOM_TEXT_MAX} characters.")
         return value
