@@ -291,7 +291,8 @@ def _text(name: str, **kwargs) -> StrictCharField:
 
 def _enum(name: str, **kwargs) -> StrictCharField:
     values = ENUMS[name].values
-    field = StrictCharField(required=False, allow_null=name == "visibility_type", **kwargs)
+    # "" too: the rules decide (the default for visibility_type, invalid_choice for type)
+    field = StrictCharField(required=False, allow_blank=True, allow_null=name == "visibility_type", **kwargs)
     field._spectacular_annotation = {"field": {
         "type": "string", "enum": values, "description": f"One of {', '.join(values)} (any case).",
     }}

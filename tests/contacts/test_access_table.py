@@ -15,8 +15,12 @@ Five callers, each with the contact they act on:
   taken external id gets), and nothing changes.
 
 Expectations come from the KIND of each route (the small table below),
-not from hand-written cases.
+not from hand-written cases. Below the table: notifications by phone (a
+phone nobody visible has makes a new contact), the CSV import's upsert by
+external id (the job acts with its starter's rights), and contacts seen
+through a visible one (an organization's persons, a person's organization).
 """
+import io
 import json
 import re
 from collections.abc import Callable
@@ -27,6 +31,7 @@ import pytest
 from contacts.models import Contact, ContactTag
 from contacts.services import contact_archive
 from crm.models import Membership
+from imports.tasks import import_job_run_task
 from messaging.models import Conversation, Message
 from tests.factories import SYSTEM
 from tests.messaging.factories import ConversationFactory, IntegrationFactory, MessageFactory
@@ -179,6 +184,12 @@ ROUTES = [
         lambda t, w: {"contact_id": t.contact_id, "integration_id": w.spare_integration.pk}),
         status=201, hidden=(400, "does_not_exist"),
         done=lambda r, t: Conversation.objects.filter(pk=r.json()["id"], contact_id=t.contact_id).exists()),
+    Route("conversation_get", "converse", _json("get", lambda t, w: f"/v1/crm/conversations/{t.conversation_id}"),
+          hidden=(404, "not_found"), done=lambda r, t: r.json()["contact_id"] == t.contact_id),
+    Route("conversation_close", "converse", _json("patch", lambda t, w: f"/v1/crm/conversations/{t.conversation_id}",
+                                                  lambda t, w: {"status": "closed"}),
+          hidden=(404, "not_found"),
+          done=lambda r, t: Conversation.objects.get(pk=t.conversation_id).status == Conversation.Status.CLOSED),
     Route("conversations_list", "list", _json("get", lambda t, w: f"/v1/crm/conversations?contact_id={t.contact_id}"),
           listed=lambda r: [c["contact_id"] for c in _items(r)]),
     Route("messages_list", "converse", _json("get", lambda t, w: f"/v1/crm/conversations/{t.conversation_id}/messages"),
@@ -330,3 +341,66 @@ def test_notify_by_phone_keyed_to_a_hidden_contact_reveals_nothing(world, worksp
     assert same.json()["message"].replace(archived_phone, "<phone>") == response.json()["message"].replace(
         phone, "<phone>"
     )
+
+
+# -- imports: a member's CSV import writes with the member's rights ----------------------
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+def import_rows(client, csv_text: str) -> dict:
+    """Uploads, imports (skip_errors) and runs the job as `client`; the finished job."""
+    upload = io.BytesIO(csv_text.encode())
+    upload.name = "contacts.csv"
+    uploaded = client.post("/v1/crm/imports/files", {"file": upload}, format="multipart")
+    assert uploaded.status_code == 201, uploaded.content
+    started = client.post("/v1/crm/imports", {"file_name": uploaded.json()["file_name"], "skip_errors": True},
+                          format="json")
+    assert started.status_code == 202, started.content
+    job_id = started.json()["job_id"]
+    import_job_run_task.apply(args=[job_id]).get()
+    return client.get(f"/v1/crm/imports/{job_id}").json()
+
+
+@pytest.mark.parametrize("caller", list(CALLERS))
+def test_import_by_external_id(world, caller, media_root):
+    """The import's set-based upsert reads the same policy as PUT
+    /contacts/upsert: a row keyed to a hidden contact is refused as a create
+    with a taken id would be; one keyed to a read-only contact, a 403's code."""
+    target, access = world.target(caller), CALLERS[caller][1]
+    before = snapshot(target)
+    job = import_rows(world.clients[caller], f"externalClientId,name\n{target.external_client_id},Imported\n")
+    assert job["status"] == "succeeded", job
+    if access == EDIT:
+        assert job["updated"] == 1 and not job["errors"], job
+        assert contact_of(target).name == "Imported"
+        return
+    expected = {READ: "permission_denied", NONE: "external_client_id_taken"}[access]
+    assert job["updated"] == job["created"] == 0 and [e["code"] for e in job["errors"]] == [expected], job
+    assert snapshot(target) == before
+    assert "Private Person" not in json.dumps(job)
+
+
+# -- a contact seen through another: organizations and their persons ---------------------
+def test_a_visible_contact_does_not_reveal_hidden_related_ones(world, workspace):
+    """The outsider sees a public organization whose person is the hidden
+    contact, and a public person whose organization is hidden: neither the
+    person nor the organization shows through."""
+    hidden_id = world.target("outsider").contact_id
+    organization = ContactFactory(workspace=workspace, type="organization", name="Public Org")
+    Contact.objects.filter(pk=hidden_id).update(organization=organization)
+    hidden_org = ContactFactory(workspace=workspace, type="organization", name="Private Person Org",
+                                visibility_type="private", owner_id=world.clients["owner"].user.pk)
+    person = ContactFactory(workspace=workspace, name="Public Pat", organization_id=hidden_org.pk)
+    outsider, admin = world.clients["outsider"], world.clients["admin"]
+
+    assert [p["id"] for p in admin.get(f"/v1/crm/contacts/{organization.pk}").json()["persons"]] == [hidden_id]
+    seen = outsider.get(f"/v1/crm/contacts/{organization.pk}")
+    assert seen.status_code == 200 and seen.json()["persons"] == []
+    assert admin.get(f"/v1/crm/contacts/{person.pk}").json()["organization"]["id"] == hidden_org.pk
+    seen = outsider.get(f"/v1/crm/contacts/{person.pk}")
+    assert seen.status_code == 200 and seen.json()["organization"] is None
+    listed = outsider.get(f"/v1/crm/contacts?organization_id={organization.pk}")
+    assert listed.status_code == 200 and listed.json()["data"] == []
+    assert "Private Person" not in seen.content.decode() + listed.content.decode()

@@ -12,7 +12,6 @@ admin form for its own fields (label, stage, owner... by primary key). A
 case marks NA where a channel cannot express the value (a CSV cell is
 always text; an empty cell means "keep", not ""); the reason is beside it.
 """
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,8 @@ from imports.validation import IMPORT_FIELDS, plan_columns, validate_rows
 from labels.models import ContactLabel
 from tags.models import Tag
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory, actor_of
+from tests.labels.factories import LabelFactory
+from tests.tags.factories import TagFactory
 
 from .factories import ContactFactory, CustomFieldFactory
 
@@ -75,12 +76,12 @@ def world(api_client, workspace):
     return World(
         workspace=workspace, admin=api_client.user, member=member, staff=UserFactory(is_staff=True),
         label=ContactLabel.objects.get(workspace=workspace, name="Hot lead"),
-        stage=Tag.objects.create(workspace=workspace, tag="Won", type=Tag.Type.CLIENT_STAGE),
-        plain_tag=Tag.objects.create(workspace=workspace, tag="Plain", type=Tag.Type.CLIENT),
+        stage=TagFactory(workspace=workspace, tag="Won", type=Tag.Type.CLIENT_STAGE),
+        plain_tag=TagFactory(workspace=workspace, tag="Plain", type=Tag.Type.CLIENT),
         organization=ContactFactory(workspace=workspace, type="organization", name="Acme"),
         person=ContactFactory(workspace=workspace, name="Pat"),
-        other_label=ContactLabel.objects.create(workspace=other, name="Elsewhere", color="red"),
-        other_stage=Tag.objects.create(workspace=other, tag="Elsewhere stage", type=Tag.Type.CLIENT_STAGE),
+        other_label=LabelFactory(workspace=other, name="Elsewhere", color="red"),
+        other_stage=TagFactory(workspace=other, tag="Elsewhere stage", type=Tag.Type.CLIENT_STAGE),
         stranger=stranger,
         other_organization=ContactFactory(workspace=other, type="organization", name="Other Acme"),
         other_person=ContactFactory(workspace=other, name="Other Pat"),
@@ -116,8 +117,15 @@ def _lengths(field, limit, **kwargs):
             Case(field, _n(limit + 1), "max_length", name=f"{field}-{limit + 1}", **kwargs)]
 
 
-pk = lambda attr: lambda w: getattr(w, attr).pk  # noqa: E731
-named = lambda attr, key="name": lambda w: getattr(getattr(w, attr), key)  # noqa: E731
+def pk(attr):
+    """The id of the World's `attr`, as the API and the admin name it."""
+    return lambda w: getattr(w, attr).pk
+
+
+def named(attr, key="name"):
+    """The World's `attr` by name, as a CSV cell names it."""
+    return lambda w: getattr(getattr(w, attr), key)
+
 
 CASES = [
     # -- text: trimmed, bounded, no NUL ------------------------------------------------
@@ -206,7 +214,11 @@ CASES = [
     Case("c_field", {"nosuchfield": "x"}, "does_not_exist", admin='{"D-9999999": "x"}', name="custom-unknown"),
     # -- JSON values ------------------------------------------------------------------
     Case("integration_meta", {"crm": "x"}, admin='{"crm": "x"}', stored={"crm": "x"}),
-    Case("integration_meta", "not an object", "invalid", admin='"not an object"', name="integration-meta-string"),
+    Case("integration_meta", "not an object", "not_a_dict", admin='"not an object"', name="integration-meta-string"),
+    Case("integration_meta", {"crm": "x\x00"}, "null_characters_not_allowed", admin='{"crm": "x\\u0000"}',
+         name="integration-meta-nul"),
+    Case("c_field", {"remark": "x\x00"}, "null_characters_not_allowed",
+         admin=lambda w: f'{{"{w.remark.code}": "x\\u0000"}}', name="custom-text-nul"),
     Case("disabled", True, admin=True, stored=True),
     Case("disabled", "yes", "invalid", admin=NA, name="disabled-string"),  # a checkbox has no wrong value
 ]
