@@ -156,6 +156,8 @@ def _has_tag(t, value):
 ROUTES = [
     Route("retrieve", "read", _json("get", lambda t, w: contact_url(t)), hidden=(404, "not_found"),
           done=lambda r, t: r.json()["id"] == t.contact_id),
+    Route("history", "read", _json("get", lambda t, w: f"{contact_url(t)}/history"), hidden=(404, "not_found"),
+          done=lambda r, t: {e["subject"]["id"] for e in _items(r)} == {t.contact_id}),
     Route("list", "list", _json("get", lambda t, w: f"/v1/crm/contacts?contact_ids={t.contact_id}"),
           listed=lambda r: [c["id"] for c in _items(r)]),
     Route("multi_get", "list", _json("post", lambda t, w: "/v1/crm/contacts/multiple",
