@@ -121,6 +121,10 @@ class GuardedTransport(httpx.HTTPTransport):
     name for the Host header and TLS."""
 
     def __init__(self, **kwargs):
+        # TCP_NODELAY: a request's headers and body go out as two small writes;
+        # with Nagle's algorithm the second waited for the receiver's delayed
+        # ACK (~40 ms a request: 73 deliveries/s instead of hundreds).
+        kwargs.setdefault("socket_options", [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
         super().__init__(**kwargs)
         self._addresses: dict[tuple[str, int], str] = {}
 

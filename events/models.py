@@ -53,6 +53,9 @@ class WebhookEndpoint(VersionedModel, WorkspaceScopedModel):
     description = models.CharField(max_length=255, blank=True, default="")
     event_types = models.JSONField(default=list, blank=True, help_text="Event types to send; empty: all.")
     active = models.BooleanField(default=True)
+    # An opt-in for receivers of high volumes: up to this many events in one
+    # request ({"type": "batch", "data": [...]}); 1, the default, is one event a request.
+    batch_size = models.PositiveSmallIntegerField(default=1)
     secret = EncryptedTextField()
     previous_secret = EncryptedTextField(blank=True, default="")
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)

@@ -60,10 +60,14 @@ class WebhookEndpointSerializer(WorkspaceModelSerializer):
     event_types = EventTypesField(required=False, max_length=100,
                                   help_text="Event types to send (`contact.updated`...); empty or omitted: all.")
     active = StrictBooleanField(required=False)
+    batch_size = serializers.IntegerField(
+        required=False, min_value=1, max_value=100,
+        help_text='Opt-in: up to this many events in one request, {"type": "batch", "data": [event, ...]}; 1 '
+                  "(default): one event a request.")
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["id", "url", "description", "event_types", "active", "disabled_reason", "failing_since",
+        fields = ["id", "url", "description", "event_types", "active", "batch_size", "disabled_reason", "failing_since",
                   "version", "created_at", "updated_at"]
         read_only_fields = ["id", "disabled_reason", "failing_since", "version", "created_at", "updated_at"]
 

@@ -21,6 +21,7 @@ at once; failing for WEBHOOK_DISABLE_AFTER disables it too; both emit
 `webhook.disabled`.
 """
 import base64
+import dataclasses
 import email.utils
 import json
 import random
@@ -82,18 +83,19 @@ def _check(url: str | None, event_types: Sequence[str] | None) -> None:
 
 @transaction.atomic
 def webhook_create(*, workspace: Workspace, actor: Actor, url: str, description: str = "",
-                   event_types: Sequence[str] = (), active: bool = True) -> tuple[WebhookEndpoint, str]:
+                   event_types: Sequence[str] = (), active: bool = True,
+                   batch_size: int = 1) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its signing secret (returned once)."""
     _check(url, event_types)
     secret, now = new_secret(), timezone.now()
     endpoint = WebhookEndpoint.objects.create(
         workspace=workspace, url=url, description=description, event_types=list(dict.fromkeys(event_types)),
-        active=active, secret=secret, created_at=now, updated_at=now, created_by=actor.user, updated_by=actor.user,
+        active=active, batch_size=batch_size, secret=secret, created_at=now, updated_at=now, created_by=actor.user, updated_by=actor.user,
     )
     return endpoint, secret
 
 
-WEBHOOK_UPDATABLE = ("url", "description", "event_types", "active")
+WEBHOOK_UPDATABLE = ("url", "description", "event_types", "active", "batch_size")
 
 
 @transaction.atomic
@@ -201,14 +203,25 @@ def signers(endpoint: WebhookEndpoint, now) -> list[Webhook]:
     return [Webhook(secret) for secret in live]
 
 
-def signed_request(event: Event, hooks: Sequence[Webhook], at: datetime) -> tuple[bytes, dict]:
-    """The body and Standard Webhooks headers of one delivery of `event`."""
-    body = json.dumps(event_body(event), separators=(",", ":"), default=str)
-    msg_id = f"evt_{event.pk}"
+def signed_request(msg_id: str, body: str, hooks: Sequence[Webhook], at: datetime) -> tuple[bytes, dict]:
+    """The body and Standard Webhooks headers of one request."""
     signature = " ".join(hook.sign(msg_id=msg_id, timestamp=at, data=body) for hook in hooks)
     headers = {"content-type": "application/json", "webhook-id": msg_id,
                "webhook-timestamp": str(int(at.timestamp())), "webhook-signature": signature}
     return body.encode(), headers
+
+
+def request_of(deliveries: Sequence[WebhookDelivery]) -> tuple[str, str]:
+    """(webhook-id, body) of one request: one event, `evt_<id>` (the same on
+    every attempt); or, for an endpoint that opted into batches, several:
+    {"type": "batch", "data": [event, ...]} with `batch_<first>_<last>_<count>`
+    (a retry may group differently: deduplicate on each event's id)."""
+    if len(deliveries) == 1:
+        event = deliveries[0].event
+        return f"evt_{event.pk}", json.dumps(event_body(event), separators=(",", ":"), default=str)
+    body = {"type": "batch", "data": [event_body(d.event) for d in deliveries]}
+    ids = [d.event_id for d in deliveries]
+    return f"batch_{ids[0]}_{ids[-1]}_{len(ids)}", json.dumps(body, separators=(",", ":"), default=str)
 
 
 def _claim(endpoint_id: int) -> list[int]:
@@ -231,11 +244,12 @@ def _send(endpoint: WebhookEndpoint, deliveries: list[WebhookDelivery]) -> list[
     """POSTs the deliveries in order on one connection; stops at the first failure."""
     outcomes = []
     hooks = signers(endpoint, timezone.now())
+    size = max(1, endpoint.batch_size)
     with outbound.client(timeout=settings.WEBHOOK_TIMEOUT) as http:
-        for delivery in deliveries:
-            body, headers = signed_request(delivery.event, hooks, timezone.now())
-            outcome = Outcome(delivery)
-            outcomes.append(outcome)
+        for start in range(0, len(deliveries), size):
+            group = deliveries[start:start + size]
+            body, headers = signed_request(*request_of(group), hooks, timezone.now())
+            outcome = Outcome(group[0])
             started = time.monotonic()
             try:
                 response = outbound.post(endpoint.url, content=body, headers=headers,
@@ -243,12 +257,16 @@ def _send(endpoint: WebhookEndpoint, deliveries: list[WebhookDelivery]) -> list[
             except (outbound.OutboundRefused, outbound.OutboundFailed) as exc:
                 outcome.error = str(exc)[:500]
                 outcome.duration_ms = int((time.monotonic() - started) * 1000)
-                break
-            outcome.status_code, outcome.duration_ms = response.status_code, response.elapsed_ms
+            else:
+                outcome.status_code, outcome.duration_ms = response.status_code, response.elapsed_ms
+                if not outcome.ok:
+                    status = response.status_code
+                    kind = "a redirect (not followed)" if 300 <= status < 400 else f"HTTP {status}"
+                    outcome.error = f"The endpoint answered {kind}: {outbound.excerpt(response.body)}"[:500]
+                    outcome.retry_after = retry_after_seconds(response.headers.get("retry-after"))
+            # the request's outcome is each of its deliveries'
+            outcomes += [outcome] + [dataclasses.replace(outcome, delivery=d) for d in group[1:]]
             if not outcome.ok:
-                kind = "a redirect (not followed)" if 300 <= response.status_code < 400 else f"HTTP {response.status_code}"
-                outcome.error = f"The endpoint answered {kind}: {outbound.excerpt(response.body)}"[:500]
-                outcome.retry_after = retry_after_seconds(response.headers.get("retry-after"))
                 break
     return outcomes
 
@@ -288,12 +306,15 @@ def _settle(endpoint: WebhookEndpoint, claimed: list[WebhookDelivery], outcomes:
     next_at = now + timedelta(seconds=delay)
     gone = failed.status_code == 410
     given_up = gone or (next_at - first).total_seconds() > settings.WEBHOOK_RETRY_WINDOW
-    attempts[-1].next_attempt_at = None if given_up else next_at
+    for attempt in attempts:
+        if attempt.status_code is None or not 200 <= attempt.status_code < 300:
+            attempt.next_attempt_at = None if given_up else next_at
     WebhookAttempt.objects.bulk_create(attempts)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+    # the failed request's deliveries (one, or a batch) wait together
+    WebhookDelivery.objects.filter(id__in=[o.delivery.pk for o in outcomes if not o.ok]).update(
         status=WebhookDelivery.Status.FAILED if given_up else WebhookDelivery.Status.PENDING,
-        attempts=F("attempts") + 1, first_attempt_at=first, next_attempt_at=None if given_up else next_at,
-        claimed_until=None)
+        attempts=F("attempts") + 1, first_attempt_at=Coalesce(F("first_attempt_at"), now),
+        next_attempt_at=None if given_up else next_at, claimed_until=None)
     # The rest of the batch was not tried: it waits with the failed one.
     untried = [d.pk for d in claimed if d.pk not in {o.delivery.pk for o in outcomes}]
     WebhookDelivery.objects.filter(id__in=untried).update(claimed_until=None, next_attempt_at=next_at)

@@ -34,16 +34,20 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["OUTBOUND_ALLOW_PRIVATE_NETWORKS"] = "true"  # the receiver is on 127.0.0.1
 
 RECEIVER = r"""
-import sys, time, threading
+import json, sys, time, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 out = open(sys.argv[1], "w", buffering=1 << 16)
 lock = threading.Lock()
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        now = time.time()
+        hook_id = self.headers["webhook-id"]
+        ids = ["evt_%d" % e["id"] for e in json.loads(body)["data"]] if hook_id.startswith("batch_") else [hook_id]
         with lock:
-            out.write(f"{self.headers['webhook-id']} {time.time():.6f}\n")
+            for i in ids:
+                out.write(f"{i} {now:.6f}\n")
         self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
     def log_message(self, *a): pass
 server = ThreadingHTTPServer(("127.0.0.1", 0), H)
@@ -137,6 +141,7 @@ def main():
     parser.add_argument("--deliveries", type=int, default=100_000)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=1, help="the endpoint's batch_size (1: one event a request)")
     args = parser.parse_args()
 
     import django
@@ -185,7 +190,9 @@ def main():
     suffix = uuid.uuid4().hex[:6]
     system = Actor.system("bench")
     workspace = crm_services.workspace_create(actor=system, name=f"hooks {suffix}", slug=f"hooks-{suffix}")
-    endpoint, _ = webhooks.webhook_create(workspace=workspace, actor=system, url=f"http://127.0.0.1:{port}/hooks")
+    endpoint, _ = webhooks.webhook_create(workspace=workspace, actor=system, url=f"http://127.0.0.1:{port}/hooks",
+                                          batch_size=args.batch)
+    print(f"deliveries to an endpoint with batch_size={args.batch}:")
     queue = f"bench-webhooks-{suffix}"
     settings.WEBHOOK_QUEUE = queue
     t = time.monotonic()

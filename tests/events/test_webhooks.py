@@ -252,3 +252,22 @@ def test_events_carry_their_subjects_version(api_client, admin, endpoint, hook_r
     deliver(endpoint)
     assert [b["subject"]["version"] for b in hook_receiver.bodies()] == [1, 2]
     assert events.ERASED == {"erased": True}
+
+
+def test_an_endpoint_may_opt_into_batches(api_client, admin, hook_receiver):
+    endpoint, secret = webhooks.webhook_create(workspace=api_client.workspace, actor=admin, url=hook_receiver.url,
+                                               batch_size=3)
+    for i in range(7):
+        change(api_client, admin, name=f"B{i}")
+    hook_receiver.responses = [(200, {}, b""), (503, {}, b"")]  # the second request fails
+    deliver(endpoint)
+    assert len(hook_receiver.requests) == 2, "3 events, then 3 more that failed: the batch stopped"
+    first = hook_receiver.requests[0]
+    batch = Webhook(secret).verify(first["body"], first["headers"])
+    assert batch["type"] == "batch" and [e["data"]["contact"]["name"] for e in batch["data"]] == ["B0", "B1", "B2"]
+    assert first["headers"]["webhook-id"] == f"batch_{batch['data'][0]['id']}_{batch['data'][-1]['id']}_3"
+    statuses = [d.status for d in WebhookDelivery.objects.filter(endpoint=endpoint).order_by("id")]
+    assert statuses == ["succeeded"] * 3 + ["pending"] * 4
+    make_due(endpoint)
+    deliver(endpoint)
+    assert WebhookDelivery.objects.filter(endpoint=endpoint, status="succeeded").count() == 7
