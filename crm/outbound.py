@@ -89,7 +89,7 @@ def resolve(host: str, port: int) -> str:
     must be allowed (an attacker's name may list a public and a private one)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (socket.gaierror, UnicodeError, ValueError) as exc:  # ValueError: a NUL in the name
         raise OutboundFailed(f"{host} cannot be resolved ({exc}).") from None
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not addresses:
@@ -106,13 +106,17 @@ def check_url(url: str) -> None:
     """Raises OutboundRefused when `url` is not an http(s) URL we may call.
     A name that does not resolve now is accepted (it is checked again at
     connect time)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when not a number in 0..65535
+    except ValueError:
+        raise OutboundRefused("An http(s) URL is required.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OutboundRefused("An http(s) URL is required.")
     if parts.username or parts.password:
         raise OutboundRefused("Credentials in the URL are not allowed; use the signing secret.")
     try:
-        resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        resolve(parts.hostname, port or (443 if parts.scheme == "https" else 80))
     except OutboundFailed:
         pass
 

@@ -46,9 +46,8 @@ class EventSerializer(serializers.Serializer):
         return event_body(instance)
 
 
-class FeedPageSerializer(serializers.Serializer):
-    data = EventSerializer(many=True)
-    paginationInfo = serializers.DictField(help_text="{limit, after, hasNextPage}: pass `after` back to resume.")
+class FeedEventSerializer(EventSerializer):
+    """An event of the feed (its own name: the feed's pages differ from the history's)."""
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string"}})

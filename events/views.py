@@ -16,8 +16,7 @@ from crm.viewsets import WorkspaceModelViewSet, WorkspaceViewSet
 from . import selectors, webhooks
 from .models import Event, WebhookEndpoint
 from .serializers import (
-    EventSerializer,
-    FeedPageSerializer,
+    FeedEventSerializer,
     WebhookDeliverySerializer,
     WebhookEndpointCreatedSerializer,
     WebhookEndpointSerializer,
@@ -40,6 +39,18 @@ class FeedPagination(PagePagination):
     def get_pagination_info(self):
         return {"limit": self.limit, "after": self.after, "hasNextPage": self.has_next}
 
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        response["properties"]["paginationInfo"] = {
+            "type": "object",
+            "properties": {
+                "limit": {"type": "integer", "example": 100},
+                "after": {"type": "integer", "nullable": True, "description": "Pass it back as `after` to resume."},
+                "hasNextPage": {"type": "boolean"},
+            },
+        }
+        return response
+
     def get_schema_operation_parameters(self, view):
         return [{"name": "limit", "required": False, "in": "query", "description": "1..1,000 (default 100).",
                  "schema": {"type": "integer", "minimum": 1, "maximum": FEED_MAX_LIMIT}}]
@@ -54,11 +65,10 @@ class FeedPagination(PagePagination):
         OpenApiParameter("type", {"type": "array", "items": {"type": "string", "enum": list(webhooks.EVENT_TYPES)}},
                          description="Only these event types (repeat, or comma-separated).", explode=False),
     ],
-    responses={200: FeedPageSerializer},
 ))
 class EventViewSet(mixins.ListModelMixin, WorkspaceViewSet):
     queryset = Event.objects.all()
-    serializer_class = EventSerializer
+    serializer_class = FeedEventSerializer
     pagination_class = FeedPagination
     permission_classes = [IsWorkspaceAdmin]
 
@@ -70,7 +80,7 @@ class EventViewSet(mixins.ListModelMixin, WorkspaceViewSet):
         if unknown:
             raise serializers.ValidationError({"type": [f"Unknown event types: {', '.join(unknown)}."]})
         page = self.paginate_queryset(selectors.feed(workspace=self.workspace, after=self.after, types=types))
-        return self.get_paginated_response(EventSerializer(page, many=True).data)
+        return self.get_paginated_response(FeedEventSerializer(page, many=True).data)
 
 
 DELIVERY_ID = OpenApiParameter("delivery_id", OpenApiTypes.INT, OpenApiParameter.PATH)

@@ -32,6 +32,13 @@ def test_every_inside_range_is_refused(address):
         outbound.check_url(f"http://{host}:8080/hook")
 
 
+@pytest.mark.parametrize("url", ["ftp://example.com/x", "http://user:pw@example.com/", "http://example.com:99999/",
+                                 "http:///nohost", "not a url"])
+def test_urls_that_are_not_plain_http_are_refused(url):
+    with pytest.raises(outbound.OutboundRefused):
+        outbound.check_url(url)
+
+
 @pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"])
 def test_public_addresses_pass(address):
     assert outbound.refusal(address) is None
