@@ -224,7 +224,7 @@ def request_of(deliveries: Sequence[WebhookDelivery]) -> tuple[str, str]:
     return f"batch_{ids[0]}_{ids[-1]}_{len(ids)}", json.dumps(body, separators=(",", ":"), default=str)
 
 
-def _claim(endpoint_id: int) -> list[int]:
+def _claim(endpoint_id: int, limit: int) -> list[int]:
     now = timezone.now()
     with transaction.atomic():
         ids = list(
@@ -232,7 +232,7 @@ def _claim(endpoint_id: int) -> list[int]:
             .filter(endpoint_id=endpoint_id, endpoint__active=True, status=WebhookDelivery.Status.PENDING,
                     next_attempt_at__lte=now)
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .order_by("next_attempt_at", "id").values_list("id", flat=True)[: settings.WEBHOOK_BATCH]
+            .order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit]
         )
         if ids:
             WebhookDelivery.objects.filter(id__in=ids).update(
@@ -338,10 +338,15 @@ def webhook_deliver_due(*, endpoint_id: int, actor: Actor, budget_seconds: float
             # Out of time with work left: another task goes on (the worker stays fair to other tasks).
             services.kick([endpoint_id])
             break
-        ids = _claim(endpoint_id)
+        endpoint = WebhookEndpoint.objects.select_related("workspace").filter(pk=endpoint_id).first()
+        if endpoint is None:
+            break
+        # A batched endpoint takes up to WEBHOOK_BATCH requests' worth at once (at most 1,000
+        # deliveries): the claim's and the settlement's round trips are paid per claim, not per event.
+        ids = _claim(endpoint_id, min(settings.WEBHOOK_BATCH * max(endpoint.batch_size, 1), 1000)
+                     if endpoint.batch_size > 1 else settings.WEBHOOK_BATCH)
         if not ids:
             break
-        endpoint = WebhookEndpoint.objects.select_related("workspace").get(pk=endpoint_id)
         claimed = list(WebhookDelivery.objects.filter(id__in=ids).select_related("event").order_by("next_attempt_at",
                                                                                                     "id"))
         outcomes = _send(endpoint, claimed)
