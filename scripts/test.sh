@@ -12,4 +12,6 @@ export SECRET_KEY=${SECRET_KEY:-test-secret-key}
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/crm}
 export CELERY_BROKER_URL=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}
 export VAR_DIR=${VAR_DIR:-$PWD/var/test}
+# The quickstart's env file is for `make run`, not for the tests.
+export ENV_FILE=${ENV_FILE-}
 exec .venv/bin/python -m pytest "$@"
