@@ -352,6 +352,9 @@ RATE_LIMIT_REDIS_URL = env(
     ),
 )
 
+# Start of the counters' keys: deployments (or test runs) sharing a Redis keep apart.
+RATE_LIMIT_KEY_PREFIX = env("RATE_LIMIT_KEY_PREFIX", default="crm:ratelimit")
+
 # Readiness (/healthz): also ask that a worker answers a ping (off for a
 # deployment whose API must be ready with no worker running).
 HEALTHZ_CHECK_WORKERS = env.bool("HEALTHZ_CHECK_WORKERS", default=True)

@@ -46,7 +46,8 @@ class RequestContextMiddleware:
             response = self.get_response(request)
             seconds = time.perf_counter() - started
             match = getattr(request, "resolver_match", None)
-            route = "/" + match.route if match is not None else "unmatched"
+            # The URL pattern, not the path: one series per endpoint (router patterns are regexes)
+            route = "/" + match.route.replace("^", "").replace("$", "") if match is not None else "unmatched"
             metrics.record_request(route, request.method, response.status_code, seconds)
             access_logger.info(
                 "request",

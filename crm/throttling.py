@@ -8,8 +8,9 @@ straddle two windows (at most twice the rate for a moment).
 
 The counters live in Redis whenever one is configured (RATE_LIMIT_REDIS_URL:
 CACHE_URL, else the broker), so the limit holds whatever the number of
-processes and machines: both counters take one round trip (SET NX EX +
-INCR each, pipelined). Without Redis (the single-process quickstart) they
+processes and machines: both counters take one round trip (a Lua script:
+INCR, EXPIRE on a new window). A request refused by its token's limit does
+not count against its workspace's. Without Redis (the single-process quickstart) they
 live in Django's cache. If Redis does not answer, requests are let through
 and a warning is logged: the API stays up without its limiter.
 
@@ -42,18 +43,37 @@ def _redis(url: str) -> redis.Redis:
     return _redis_clients[url]
 
 
-def count_hits(keys: list[tuple[str, int]]) -> list[int] | None:
-    """Adds one hit to each (key, ttl) counter and returns the new counts;
-    None when the shared store does not answer."""
+# Counts a hit on each limit in turn and stops at the first one exceeded: a
+# token over its own limit does not use up its workspace's. One round trip,
+# atomic. KEYS: the counters; ARGV: limit and ttl of each, in pairs.
+_HIT_SCRIPT = """
+local counts = {}
+local exceeded = false
+for i, key in ipairs(KEYS) do
+  if exceeded then
+    counts[i] = tonumber(redis.call('GET', key) or '0')
+  else
+    counts[i] = redis.call('INCR', key)
+    if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+    exceeded = counts[i] > tonumber(ARGV[2 * i - 1])
+  end
+end
+return counts
+"""
+_scripts: dict[str, object] = {}
+
+
+def count_hits(limits: list[tuple[str, int, int]]) -> list[int] | None:
+    """(key, allowed, ttl) of each limit, in order -> the counts after this
+    request; None when the shared store does not answer."""
     url = settings.RATE_LIMIT_REDIS_URL
     if not url:
-        return [_cache_hit(key, ttl) for key, ttl in keys]
-    pipe = _redis(url).pipeline(transaction=False)
-    for key, ttl in keys:
-        pipe.set(key, 0, ex=ttl, nx=True)
-        pipe.incr(key)
+        return _cache_hits(limits)
+    if url not in _scripts:
+        _scripts[url] = _redis(url).register_script(_HIT_SCRIPT)
     try:
-        return pipe.execute()[1::2]
+        keys = [key for key, _, _ in limits]
+        return _scripts[url](keys=keys, args=[n for _, allowed, ttl in limits for n in (allowed, ttl)])
     except redis.RedisError:
         now = time.monotonic()
         if now - _last_warning[0] > 60:
@@ -62,14 +82,24 @@ def count_hits(keys: list[tuple[str, int]]) -> list[int] | None:
         return None
 
 
-def _cache_hit(key: str, ttl: int) -> int:
-    if django_cache.add(key, 1, timeout=ttl):
-        return 1
-    try:
-        return django_cache.incr(key)
-    except ValueError:  # the window's key expired between add and incr
-        django_cache.set(key, 1, timeout=ttl)
-        return 1
+def _cache_hits(limits: list[tuple[str, int, int]]) -> list[int]:
+    """The same in Django's cache (one process: the quickstart)."""
+    counts, exceeded = [], False
+    for key, allowed, ttl in limits:
+        if exceeded:
+            counts.append(django_cache.get(key, 0))
+            continue
+        if django_cache.add(key, 1, timeout=ttl):
+            count = 1
+        else:
+            try:
+                count = django_cache.incr(key)
+            except ValueError:  # the window's key expired between add and incr
+                django_cache.set(key, 1, timeout=ttl)
+                count = 1
+        counts.append(count)
+        exceeded = count > allowed
+    return counts
 
 
 class TokenRateThrottle(BaseThrottle):
@@ -101,9 +131,9 @@ class TokenRateThrottle(BaseThrottle):
             return True
         now = self.timer()
         keys, resets = [], []
-        for scope, ident, _allowed, duration in limits:
+        for scope, ident, allowed, duration in limits:
             window = int(now // duration)
-            keys.append((f"ratelimit:{scope}:{ident}:{duration}:{window}", duration + 1))
+            keys.append((f"{settings.RATE_LIMIT_KEY_PREFIX}:{scope}:{ident}:{duration}:{window}", allowed, duration + 1))
             resets.append(max(int((window + 1) * duration - now + 0.999), 1))
         counts = count_hits(keys)
         if counts is None:

@@ -114,7 +114,7 @@ class TokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, WorkspaceVie
 
     @extend_schema(request=ApiTokenCreateSerializer, responses={201: ApiTokenCreatedSerializer})
     def create(self, request):
-        payload = ApiTokenCreateSerializer(data=request.data)
+        payload = ApiTokenCreateSerializer(data=request.data, context={"request": request})
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         token, plaintext = services.member_token_create(
