@@ -25,7 +25,10 @@ ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
 if ENV_FILE and Path(ENV_FILE).is_file():
     environ.Env.read_env(ENV_FILE)
 
-VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
+# Local state of the embedded mode. A checkout keeps it beside the code; an
+# installed copy (a wheel in site-packages) in ./var of the working directory.
+_CHECKOUT = (BASE_DIR / "manage.py").is_file()
+VAR_DIR = Path(env.str("VAR_DIR", default=str((BASE_DIR if _CHECKOUT else Path.cwd()) / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
 # No default outside DEBUG: a production process without SECRET_KEY refuses to start.
