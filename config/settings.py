@@ -72,7 +72,7 @@ CORS_PREFLIGHT_MAX_AGE = 3600
 # origin. Inline styles are allowed because Swagger UI and ReDoc set them;
 # no inline script runs (the docs load theirs from /static/, see crm/docs.py).
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/v1/crm/", "/v1/schema/", "/healthz", "/livez", "/metrics"],
+    "EXCLUDE_URL_PREFIXES": ["/v1/crm/", "/v1/schema/", "/v1/redoc/redoc.standalone.js", "/healthz", "/livez", "/metrics"],
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from crm.docs import RedocView, SwaggerView
+from crm.docs import RedocView, SwaggerView, redoc_bundle
 from crm.metrics import metrics_view
 from crm.views import healthz, livez
 
@@ -25,6 +25,7 @@ urlpatterns = [
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("v1/redoc/", RedocView.as_view(url_name="schema"), name="redoc"),
+    path("v1/redoc/redoc.standalone.js", redoc_bundle, name="redoc-bundle"),
 ]
 
 handler400 = "crm.middleware.handler400"

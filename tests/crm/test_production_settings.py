@@ -131,6 +131,12 @@ def test_html_pages_have_a_csp_without_inline_scripts(client, db, url):
     assert "https://" not in html.replace('xmlns="http', ""), "the page names another host"
 
 
+def test_redoc_bundle_takes_its_logo_from_this_site(client):
+    response = client.get("/v1/redoc/redoc.standalone.js")
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/javascript")
+    assert b"cdn.redoc.ly" not in response.content and b'src:"/favicon.ico"' in response.content
+
+
 def test_api_responses_have_no_csp(api_client):
     assert "Content-Security-Policy" not in api_client.get("/v1/crm/me")
 
