@@ -19,6 +19,7 @@ from django.utils import timezone
 from rest_framework.exceptions import NotFound
 
 from contacts.bulk_write import contacts_bulk_upsert
+from crm import metrics
 from crm.errors import Conflict, DomainError, PayloadTooLarge, field_error
 from crm.models import Workspace
 from labels.services import label_get_default
@@ -359,6 +360,7 @@ def _write_pass(job: ImportJob, import_file: ImportFile, owner: str, on_progress
                     "checkpoint", "processed_rows", "created", "updated", "skipped", "progress", "error_count",
                     "lease_expires_at", "updated_at", *(["errors"] if errors_grew else []),
                 ])
+            metrics.record_import_chunk(created=result.created, updated=result.updated, skipped=len(chunk.invalid))
             if on_progress:
                 on_progress(locked)
     _finish(job.pk, owner, ImportJob.Status.SUCCEEDED, progress=100, total_rows=F("processed_rows"))

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, ProtectedError, Q
 from django.utils import timezone
 
+from crm import metrics
 from crm.errors import Conflict, ObjectsNotFound, field_error
 from crm.models import Workspace
 
@@ -401,6 +402,22 @@ def message_payload(message: Message) -> dict:
 
 
 def message_deliver(*, message_id: int, final_attempt: bool) -> DeliveryOutcome:
+    """Sends one pending message through its integration's provider (see
+    _message_deliver), then counts the outcome by provider
+    (crm_message_deliveries_total) and logs it with the message's id and
+    workspace."""
+    outcome, message = _message_deliver(message_id=message_id, final_attempt=final_attempt)
+    provider = message.integration.provider if message is not None else None
+    if provider:  # not a skipped redelivery
+        metrics.record_delivery(provider, outcome.value)
+    logger.info("delivery %s", outcome.value, extra={
+        "message_id": message_id, "workspace_id": getattr(message, "workspace_id", None), "provider": provider,
+        "outcome": outcome.value,
+    })
+    return outcome
+
+
+def _message_deliver(*, message_id: int, final_attempt: bool) -> tuple[DeliveryOutcome, Message | None]:
     """Sends one pending message through its integration's provider.
 
     Check-and-claim: one UPDATE takes the row only if it is still pending and
@@ -413,7 +430,7 @@ def message_deliver(*, message_id: int, final_attempt: bool) -> DeliveryOutcome:
         .update(claimed_until=now + CLAIM_LEASE, delivery_attempts=F("delivery_attempts") + 1)
     )
     if not claimed:
-        return DeliveryOutcome.SKIPPED
+        return DeliveryOutcome.SKIPPED, None
     message = Message.objects.select_related("integration", "conversation__contact").get(
         pk=message_id
     )
@@ -422,7 +439,7 @@ def message_deliver(*, message_id: int, final_attempt: bool) -> DeliveryOutcome:
         pending.update(
             status=Message.Status.FAILED, error="The integration is not active.", claimed_until=None
         )
-        return DeliveryOutcome.FAILED
+        return DeliveryOutcome.FAILED, message
     try:
         result = get_provider(message.integration.provider).send(
             message.integration, message_payload(message)
@@ -431,12 +448,12 @@ def message_deliver(*, message_id: int, final_attempt: bool) -> DeliveryOutcome:
         error = str(exc)[:2000]
         if exc.transient and not final_attempt:
             pending.update(error=error, claimed_until=None, updated_at=timezone.now())
-            return DeliveryOutcome.RETRY
+            return DeliveryOutcome.RETRY, message
         pending.update(
             status=Message.Status.FAILED, error=error, claimed_until=None, updated_at=timezone.now()
         )
         logger.warning("message %s failed: %s", message_id, error)
-        return DeliveryOutcome.FAILED
+        return DeliveryOutcome.FAILED, message
     sent_at = timezone.now()
     pending.update(
         status=Message.Status.SENT,
@@ -446,7 +463,7 @@ def message_deliver(*, message_id: int, final_attempt: bool) -> DeliveryOutcome:
         claimed_until=None,
         updated_at=sent_at,
     )
-    return DeliveryOutcome.SENT
+    return DeliveryOutcome.SENT, message
 
 
 # -- provider status reports ------------------------------------------------
