@@ -96,11 +96,11 @@ AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-# Behind a proxy, the client address is the last one it appends to
-# X-Forwarded-For: ADMIN_LOGIN_PROXY_COUNT=1 reads it (0: REMOTE_ADDR).
-if env.int("ADMIN_LOGIN_PROXY_COUNT", default=0):
-    AXES_IPWARE_PROXY_COUNT = env.int("ADMIN_LOGIN_PROXY_COUNT")
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Behind N proxies the client address is the N-th from the right of
+# X-Forwarded-For (what a client writes there itself is further left and
+# ignored); 0 reads REMOTE_ADDR (crm.middleware.client_ip).
+ADMIN_LOGIN_PROXY_COUNT = env.int("ADMIN_LOGIN_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "crm.middleware.client_ip"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",

@@ -60,6 +60,19 @@ class RequestContextMiddleware:
         return response
 
 
+def client_ip(request) -> str:
+    """The client's address for the admin login limit: REMOTE_ADDR, or behind
+    ADMIN_LOGIN_PROXY_COUNT proxies the address the outermost one saw (the
+    N-th from the right of X-Forwarded-For; entries further left come from
+    the client and can be forged)."""
+    proxies = settings.ADMIN_LOGIN_PROXY_COUNT
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
 class JsonErrorMiddleware:
     """Turns any non-JSON error page (Django's 404/500, DEBUG technical pages,
     CSRF failures) into the one JSON error format. The admin keeps its HTML."""

@@ -91,6 +91,24 @@ def test_admin_login_is_locked_after_repeated_failures(client, db, settings, fas
     assert response.status_code == 302 and "_auth_user_id" in other.session
 
 
+def test_behind_a_proxy_the_forwarded_address_counts(client, db, settings, fast_hasher):
+    """With one proxy, the address it appended is the client's: a client
+    rotating its own X-Forwarded-For entries is still one address."""
+    settings.ADMIN_LOGIN_PROXY_COUNT = 1
+    user = UserFactory(is_staff=True)
+    user.set_password("pw-123456789")
+    user.save()
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/admin/login/", {"username": user.username, "password": "wrong"},
+                    HTTP_X_FORWARDED_FOR=f"10.0.0.{attempt}, 203.0.113.7")
+    response = client.post("/admin/login/", {"username": user.username, "password": "pw-123456789"},
+                           HTTP_X_FORWARDED_FOR="10.0.0.99, 203.0.113.7")
+    assert response.status_code == 429
+    other = client.post("/admin/login/", {"username": user.username, "password": "pw-123456789"},
+                        HTTP_X_FORWARDED_FOR="203.0.113.8")
+    assert other.status_code == 302
+
+
 def test_a_correct_login_resets_the_count(client, db, settings, fast_hasher):
     user = UserFactory(is_staff=True)
     user.set_password("pw-123456789")
