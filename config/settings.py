@@ -373,6 +373,8 @@ METRICS_PORT = env.int("METRICS_PORT", default=0)
 API_TOKEN_PREFIX = "crm_"
 # last_used_at is written at most this often per token, not on every request.
 API_TOKEN_TOUCH_INTERVAL = timedelta(seconds=env.int("API_TOKEN_TOUCH_SECONDS", default=60))
+# Conditional writes: true makes If-Match required on PATCH, PUT and DELETE of versioned resources (428 without it).
+REQUIRE_IF_MATCH = env.bool("REQUIRE_IF_MATCH", default=False)
 
 # Every line has its time (UTC), level, logger and, inside a request or a
 # task it enqueued, the request id; LOG_FORMAT=json writes one JSON object a

@@ -1,11 +1,13 @@
+"""Contacts in the Django admin, written through contacts.services as the
+acting staff user: the same rules, defaults and errors as the API."""
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import F
-from django.utils import timezone
+
+from crm.admin import ServiceAdminForm, ServiceModelAdmin
 
 from . import services
 from .models import Contact, CustomFieldDefinition
-from .validators import normalize_email, normalize_phone
+from .services.rules import MAX_LENGTH, CustomFieldValue
 
 
 class ArchivedFilter(admin.SimpleListFilter):
@@ -23,90 +25,133 @@ class ArchivedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ContactAdminForm(forms.ModelForm):
-    """Phone and email go through the same validators as the API and imports."""
+def _text(name, widget=None):
+    # No length or choice checks of the form's own: the service's rules decide (and name the error).
+    return forms.CharField(required=False, strip=False, widget=widget, help_text=f"At most {MAX_LENGTH[name]} characters.")
+
+
+class ContactAdminForm(ServiceAdminForm):
+    TEXT = ("name", "surname", "local_name", "email", "country_code", "phone", "secondary_phone", "city", "country",
+            "code", "title", "logo", "external_client_id")
+    name = _text("name")
+    surname = _text("surname")
+    local_name = _text("local_name")
+    email = _text("email")
+    country_code = _text("country_code")
+    phone = _text("phone")
+    secondary_phone = _text("secondary_phone")
+    city = _text("city")
+    country = _text("country")
+    code = _text("code")
+    title = _text("title")
+    logo = _text("logo")
+    external_client_id = _text("external_client_id")
+    address = _text("address", forms.Textarea)
+    note = _text("note", forms.Textarea)
+    type = forms.CharField(required=False, initial=Contact.Type.PERSON, help_text="person or organization")
+    visibility_type = forms.CharField(required=False, initial=Contact.Visibility.PUBLIC, help_text="private, team or public")
+    tags = forms.CharField(required=False, help_text="Tag values, comma-separated (client or common tags).")
+    field_map = {"label_id": "label", "stage_id": "stage", "owner_id": "owner", "default_agent_id": "default_agent",
+                 "organization_id": "organization", "sub_owner_ids": "sub_owners", "custom_field": "custom_fields",
+                 "c_field": "custom_fields"}
 
     class Meta:
         model = Contact
-        fields = "__all__"
+        fields = [
+            "workspace", "type", "name", "surname", "local_name", "email", "country_code", "phone", "secondary_phone",
+            "address", "city", "country", "code", "title", "note", "logo", "label", "tags", "stage",
+            "external_client_id", "default_agent", "owner", "sub_owners", "visibility_type", "visibility_ids",
+            "organization", "custom_fields", "integration_meta", "disabled",
+        ]
 
-    def clean(self):
-        data = super().clean()
-        workspace = data.get("workspace")
-        region = workspace.default_phone_region if workspace else None
-        for name in ("phone", "secondary_phone"):
-            if name in data:
-                try:
-                    data[name] = normalize_phone(data[name], country_code=data.get("country_code"), region=region)
-                except ValueError as exc:
-                    self.add_error(name, str(exc))
-        if "email" in data:
-            try:
-                data["email"] = normalize_email(data["email"])
-            except ValueError as exc:
-                self.add_error("email", str(exc))
-        return data
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["tags"] = ", ".join(self.instance.tags.order_by("tag").values_list("tag", flat=True))
+
+    def write(self, contact, data):
+        values = {name: data[name] for name in (*self.TEXT, "address", "note", "type", "visibility_type",
+                                                  "visibility_ids", "integration_meta", "disabled")}
+        values.update(
+            label_id=_pk(data["label"]), stage_id=_pk(data["stage"]), owner_id=_pk(data["owner"]),
+            default_agent_id=_pk(data["default_agent"]), organization_id=_pk(data["organization"]),
+            sub_owner_ids=[user.pk for user in data["sub_owners"]],
+            tags=[part for part in data["tags"].split(",")],
+            custom_fields=[CustomFieldValue(code, value, "custom_fields")
+                           for code, value in (data["custom_fields"] or {}).items()],
+        )
+        if contact is None:
+            return services.contact_create(workspace=data["workspace"], actor=self.actor, **values)
+        return services.contact_update(workspace=contact.workspace, actor=self.actor, contact_id=contact.pk,
+                                       replace=True, **values)
+
+
+def _pk(obj):
+    return obj.pk if obj is not None else None
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(ServiceModelAdmin):
     form = ContactAdminForm
     list_display = ["id", "name", "surname", "type", "email", "phone", "label", "owner", "workspace", "deleted_at", "version"]
     search_fields = ["name", "surname", "=email", "=phone", "code", "=external_client_id"]
     list_filter = ["type", "label", "owner", ArchivedFilter, "visibility_type", "workspace"]
     list_select_related = ["label", "owner", "workspace"]
-    raw_id_fields = ["workspace", "label", "stage", "owner", "default_agent", "organization", "created_by", "updated_by"]
+    raw_id_fields = ["workspace", "label", "stage", "owner", "default_agent", "organization"]
     filter_horizontal = ["sub_owners"]
-    readonly_fields = ["created_at", "updated_at", "version", "deleted_at", "archived_by"]
+    readonly_fields = ["deleted_at", "archived_by"]
     # A million rows: no exact COUNT(*) under the result list.
     show_full_result_count = False
     actions = ["archive_selected", "restore_selected"]
 
-    def save_model(self, request, obj, form, change):
-        obj.updated_by = request.user
-        obj.updated_at = timezone.now()
-        if change:
-            obj.version = F("version") + 1
-        else:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-        if change:
-            obj.refresh_from_db(fields=["version"])
+    def delete_model(self, request, obj):
+        self.call(request, services.contact_erase, workspace=obj.workspace, actor=self.actor(request),
+                  contact_id=obj.pk)
 
     @admin.action(description="Archive selected contacts")
     def archive_selected(self, request, queryset):
-        count = 0
-        for contact in queryset.filter(deleted_at__isnull=True).select_related("workspace"):
-            services.contact_archive(
-                workspace=contact.workspace, contact=contact, archived_by=str(request.user.pk), user=request.user
-            )
-            count += 1
+        count = sum(
+            self.call(request, services.contact_archive, workspace=c.workspace, actor=self.actor(request),
+                      contact_id=c.pk)
+            for c in queryset.filter(deleted_at__isnull=True).select_related("workspace")
+        )
         self.message_user(request, f"Archived {count} contact(s).", messages.SUCCESS)
 
     @admin.action(description="Restore selected contacts")
     def restore_selected(self, request, queryset):
-        count = 0
-        for contact in queryset.filter(deleted_at__isnull=False).select_related("workspace"):
-            services.contact_restore(workspace=contact.workspace, contact=contact, user=request.user)
-            count += 1
+        count = sum(
+            self.call(request, services.contact_restore, workspace=c.workspace, actor=self.actor(request),
+                      contact_id=c.pk)
+            for c in queryset.filter(deleted_at__isnull=False).select_related("workspace")
+        )
         self.message_user(request, f"Restored {count} contact(s).", messages.SUCCESS)
 
 
+class CustomFieldDefinitionForm(ServiceAdminForm):
+    field_map = {"shortName": "short_name"}
+
+    class Meta:
+        model = CustomFieldDefinition
+        fields = ["workspace", "label", "short_name", "type", "options", "module"]
+
+    def write(self, definition, data):
+        changes = {name: data[name] for name in ("label", "short_name", "type", "options", "module")}
+        if definition is None:
+            return services.custom_field_create(workspace=data["workspace"], actor=self.actor, **changes)
+        return services.custom_field_update(workspace=definition.workspace, actor=self.actor, definition=definition,
+                                            changes=changes)
+
+
 @admin.register(CustomFieldDefinition)
-class CustomFieldDefinitionAdmin(admin.ModelAdmin):
+class CustomFieldDefinitionAdmin(ServiceModelAdmin):
+    form = CustomFieldDefinitionForm
     list_display = ["id", "code", "label", "short_name", "type", "module", "workspace", "created_at"]
     search_fields = ["code", "label", "short_name"]
     list_filter = ["type", "workspace"]
     list_select_related = ["workspace"]
-    raw_id_fields = ["workspace", "created_by", "updated_by"]
-    readonly_fields = ["code", "created_at", "updated_at"]
+    raw_id_fields = ["workspace"]
+    readonly_fields = ["code"]
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            return super().save_model(request, obj, form, change)
-        # The service generates the code (D-0000013) under the workspace lock.
-        created = services.custom_field_create(
-            workspace=obj.workspace, user=request.user, label=obj.label, short_name=obj.short_name,
-            type=obj.type, options=obj.options, module=obj.module,
-        )
-        obj.pk, obj.code, obj.created_at = created.pk, created.code, created.created_at
+    def delete_model(self, request, obj):
+        self.call(request, services.custom_field_delete, workspace=obj.workspace, actor=self.actor(request),
+                  definition=obj)

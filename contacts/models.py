@@ -2,10 +2,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
-from crm.models import WorkspaceScopedModel
+from crm.models import VersionedModel, WorkspaceScopedModel
 
 
-class Contact(WorkspaceScopedModel):
+class Contact(VersionedModel, WorkspaceScopedModel):
     """A person or an organization: the union of the Deskera contact, the
     client-contact and the client documents (see DESIGN.md, Contacts)."""
 
@@ -71,7 +71,6 @@ class Contact(WorkspaceScopedModel):
     disabled = models.BooleanField(default=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
     archived_by = models.CharField(max_length=20, blank=True, default="", help_text="user id or SYSTEM")
-    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-id"]
@@ -127,7 +126,7 @@ class ContactTag(models.Model):
         indexes = [models.Index(fields=["tag", "contact"], name="contact_tag_by_tag_idx")]
 
 
-class CustomFieldDefinition(WorkspaceScopedModel):
+class CustomFieldDefinition(VersionedModel, WorkspaceScopedModel):
     """A workspace's custom contact field; values live in Contact.custom_fields by code."""
 
     class Type(models.TextChoices):

@@ -1,25 +1,24 @@
-"""Reads for contacts: visibility, lookups by id, and the batch loading of
+"""Reads for contacts: lists, lookups by id, and the batch loading of
 everything a page of contacts shows (a constant number of queries per page).
 
-Visibility (DESIGN, Contacts): workspace admins see and edit everything.
-Members see `public` and `team` contacts and the `private` ones they own,
-sub-own or are listed in `visibility_ids` of; they edit `public` contacts and
-those they own or sub-own (the others they see are `view_only`).
+What a caller may see is decided by the one access policy,
+contacts.services.access, with the caller's actor.
 """
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 import orjson
 from django.db import connection
-from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import RawSQL, Window
 from django.db.models.functions import RowNumber
 
-from crm.db import prepared_statement
+from crm.actors import Actor
+from crm.db import AnyOf, prepared_statement
 from crm.models import Membership, Workspace
 
 from .models import Contact, ContactTag, CustomFieldDefinition
+from .services import access
 
 # The search text lives in contacts_contactsearch, kept by the triggers of
 # migration 0008 (trigram-indexed on PostgreSQL): lower(name) ' '
@@ -27,99 +26,9 @@ from .models import Contact, ContactTag, CustomFieldDefinition
 SEARCH_SQL = "SELECT contact_id FROM contacts_contactsearch WHERE document LIKE %s ESCAPE '\\'"
 
 
-class AnyOf(Func):
-    """`column = ANY(%s)` with the ids as one array parameter on PostgreSQL
-    (IN (...) elsewhere): a 10,000-id filter stays a short, cheaply parsed
-    statement instead of 10,000 literals."""
-
-    output_field = BooleanField()
-
-    def __init__(self, column: str, ids: Sequence[int]):
-        super().__init__(F(column))
-        self.ids = list(ids)
-
-    def as_sql(self, compiler, connection, **extra):
-        column, params = compiler.compile(self.source_expressions[0])
-        if not self.ids:
-            return "1 = 0", []
-        placeholders = ", ".join(["%s"] * len(self.ids))
-        return f"{column} IN ({placeholders})", [*params, *self.ids]
-
-    def as_postgresql(self, compiler, connection, **extra):
-        column, params = compiler.compile(self.source_expressions[0])
-        return f"{column} = ANY(%s::bigint[])", [*params, self.ids]
-
-
-class ListsUser(Func):
-    """`visibility_ids` names the user: jsonb containment on PostgreSQL,
-    json_each elsewhere (the quickstart's SQLite)."""
-
-    output_field = BooleanField()
-
-    def __init__(self, user_id: int):
-        super().__init__(F("visibility_ids"))
-        self.user_id = user_id
-
-    def as_sql(self, compiler, connection, **extra):
-        column, params = compiler.compile(self.source_expressions[0])
-        return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = %s)", [*params, self.user_id]
-
-    def as_postgresql(self, compiler, connection, **extra):
-        column, params = compiler.compile(self.source_expressions[0])
-        return f"{column} @> %s::jsonb", [*params, json.dumps([self.user_id])]
-
-
-def is_admin(role) -> bool:
-    return role == Membership.Role.ADMIN
-
-
-def _sub_owned(user) -> Exists:
-    return Exists(Contact.sub_owners.through.objects.filter(contact_id=OuterRef("pk"), user_id=user.pk))
-
-
-def visible_q(*, user, role) -> Q:
-    """`visibility_ids` share a private contact with those members, read-only."""
-    if is_admin(role):
-        return Q()
-    return (
-        ~Q(visibility_type=Contact.Visibility.PRIVATE) | Q(owner_id=user.pk) | Q(_sub_owned(user))
-        | Q(ListsUser(user.pk))
-    )
-
-
-def editable_q(*, user, role) -> Q:
-    if is_admin(role):
-        return Q()
-    return Q(visibility_type=Contact.Visibility.PUBLIC) | Q(owner_id=user.pk) | Q(_sub_owned(user))
-
-
-def contact_visible(queryset: QuerySet, *, user, role) -> QuerySet:
-    return queryset if is_admin(role) else queryset.filter(visible_q(user=user, role=role))
-
-
-def contacts_queryset(*, workspace: Workspace, user, role) -> QuerySet:
-    return contact_visible(Contact.objects.filter(workspace=workspace), user=user, role=role)
-
-
-def contact_access(*, workspace: Workspace, user, role, ids: Sequence[int]) -> dict[int, bool]:
-    """{id: editable} for the ids the caller can see, in one query."""
-    queryset = contacts_queryset(workspace=workspace, user=user, role=role).filter(AnyOf("id", ids))
-    if is_admin(role):
-        return {pk: True for pk in queryset.values_list("pk", flat=True)}
-    rows = queryset.annotate(_editable=editable_annotation(user=user, role=role)).values_list("pk", "_editable")
-    return dict(rows)
-
-
-def contacts_editable(*, workspace: Workspace, user, role, ids: Sequence[int]) -> QuerySet:
-    """The contacts of `ids` the caller may edit (editable implies visible)."""
-    queryset = Contact.objects.filter(AnyOf("id", ids), workspace=workspace)
-    return queryset if is_admin(role) else queryset.filter(editable_q(user=user, role=role))
-
-
-def editable_annotation(*, user, role):
-    from django.db.models import BooleanField, ExpressionWrapper
-
-    return ExpressionWrapper(editable_q(user=user, role=role), output_field=BooleanField())
+def contacts_visible(*, workspace: Workspace, actor: Actor) -> QuerySet:
+    """Every contact of the workspace the actor may see (archived included)."""
+    return access.visible_contacts(workspace=workspace, actor=actor)
 
 
 # The columns a response row is built from (contacts.serializers.ContactRenderer).
@@ -273,20 +182,25 @@ def rows_by_ids(*, workspace_id: int, ids: Sequence[int], with_definitions: bool
     return [by_id[i] for i in ids if i in by_id]
 
 
-def contacts_by_ids(*, workspace: Workspace, user, role, ids: Sequence[int]) -> list:
-    """The visible contacts of `ids` in the order asked (unknown ids are left out)."""
-    visible = contacts_queryset(workspace=workspace, user=user, role=role).filter(AnyOf("id", ids))
-    allowed = set(visible.values_list("pk", flat=True)) if not is_admin(role) else None
-    wanted = [i for i in ids if allowed is None or i in allowed]
-    return rows_by_ids(workspace_id=workspace.pk, ids=wanted)
+def contacts_by_ids(*, workspace: Workspace, actor: Actor, ids: Sequence[int]) -> list:
+    """The contacts of `ids` the actor may see, in the order asked (others are left out)."""
+    if actor.restricted:
+        allowed = set(
+            contacts_visible(workspace=workspace, actor=actor).filter(AnyOf("id", ids)).values_list("pk", flat=True)
+        )
+        ids = [i for i in ids if i in allowed]
+    return rows_by_ids(workspace_id=workspace.pk, ids=ids)
 
 
-def contact_row(*, workspace_id: int, pk: int, visible: QuerySet | None = None):
-    """The row of contact `pk`, or None. `visible` (a member's scoped,
-    visibility-filtered queryset) must hold it; admins pass None."""
-    if visible is not None and not visible.filter(pk=pk).exists():
+def contact_row(*, workspace: Workspace, actor: Actor | None, pk: int):
+    """The row of contact `pk` with the workspace's custom field definitions,
+    or None when it does not exist or `actor` may not see it. Without an
+    actor (a writer reading back what it just wrote) nothing is hidden."""
+    if actor is not None and actor.restricted and not contacts_visible(workspace=workspace, actor=actor).filter(
+        pk=pk
+    ).exists():
         return None
-    rows = rows_by_ids(workspace_id=workspace_id, ids=[pk], with_definitions=True)
+    rows = rows_by_ids(workspace_id=workspace.pk, ids=[pk], with_definitions=True)
     return rows[0] if rows else None
 
 
@@ -308,14 +222,13 @@ PERSONS_SHOWN = 100
 
 
 def page_relations(
-    *, workspace: Workspace, contacts: Sequence[Contact], need: Iterable[str], user=None, role=None
+    *, workspace: Workspace, contacts: Sequence[Contact], need: Iterable[str], actor: Actor
 ) -> PageRelations:
     """`need` names what to load: tags, sub_owners, users, persons,
-    custom_fields, organizations. `contacts` are contact_rows() rows. With a
-    member's `user` and `role`, the persons and organizations shown are only
-    those the member may see (a visible contact can link to a hidden one)."""
+    custom_fields, organizations. `contacts` are contact_rows() rows. The
+    persons and organizations shown are only those the actor may see (a
+    visible contact can link to a hidden one)."""
     need = set(need)
-    member = role is not None and not is_admin(role)
     relations = PageRelations()
     if not contacts:
         return relations
@@ -357,8 +270,7 @@ def page_relations(
             # At most PERSONS_SHOWN per organization: a page stays bounded
             # whatever an organization's size (GET /contacts?... lists them all).
             persons = Contact.objects.filter(organization_id__in=organization_ids, deleted_at__isnull=True)
-            if member:
-                persons = persons.filter(visible_q(user=user, role=role))
+            persons = access.restrict(persons, actor)
             rows = (
                 persons
                 .annotate(position=Window(RowNumber(), partition_by=[F("organization_id")], order_by=F("id").asc()))
@@ -368,16 +280,16 @@ def page_relations(
             )
             for row in rows:
                 relations.persons[row.pop("organization_id")].append(row)
-    if "organizations" in need and member:
+    if "organizations" in need and actor.restricted:
         # Only a private organization someone else owns may be hidden: a query only then.
         candidates = {
             c.organization_id for c in contacts
             if c.organization_id and c.organization__visibility_type == Contact.Visibility.PRIVATE
-            and c.organization__owner_id != user.pk
+            and c.organization__owner_id != actor.user_id
         }
         if candidates:
             seen = set(
-                contacts_queryset(workspace=workspace, user=user, role=role)
+                contacts_visible(workspace=workspace, actor=actor)
                 .filter(AnyOf("id", list(candidates))).values_list("id", flat=True)
             )
             relations.hidden_organizations = candidates - seen

@@ -6,13 +6,14 @@ no per-row queries and no per-field serializer objects, which measured ~2x
 DRF's usual cost here. `ContactSerializer` describes the same shape for the
 OpenAPI schema (a test keeps the two in step).
 
-Writing: `ContactWriteSerializer` checks types and shapes; the rules (phone
-and email normalization, workspace membership of every id, custom field
-values) are in contacts.services. Read-only policy: read-only fields sent by
-a client (`id`, `tenant_id`, `created_at`, `created_by`, `updated_at`,
-`updated_by`, `version`, `deleted_at`, `archived_by`, `view_only`, `label`,
-`owner_details`, `organization`, `persons`...) are ignored, never an error,
-so a body read from GET can be sent back as is.
+Writing: the serializers below only turn JSON into typed values (strings,
+integer ids, lists, objects, booleans) and the wire's conventions into the
+services' (an id of 0 means none, aliases, custom_field + c_field). Every
+rule (lengths, trimming, enums in any case, phones, emails, references,
+visibility) is in contacts.services, which the CSV import and the admin
+call too. Read-only fields sent by a client (`id`, `tenant_id`,
+`created_at`, `version`, `label`, `owner_details`, `view_only`...) are
+ignored, so a body read from GET can be sent back as is.
 """
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -20,8 +21,8 @@ from rest_framework import serializers
 from crm.serializers import MAX_ID, IdsField, StrictBooleanField, StrictCharField, no_nul_in_json
 
 from .models import Contact, CustomFieldDefinition
-from .selectors import is_admin
-
+from .services import access
+from .services.rules import ENUMS, MAX_ITEMS, MAX_LENGTH, CustomFieldValue
 
 
 # -- reading -----------------------------------------------------------------
@@ -136,20 +137,19 @@ _NEEDS = {
 }
 
 
-def relations_needed(keys, *, role) -> set[str]:
+def relations_needed(keys, *, actor) -> set[str]:
     need = set()
     for key in keys:
         need |= _NEEDS.get(key, set())
-    if "view_only" in keys and not is_admin(role):
+    if "view_only" in keys and actor.restricted:
         need.add("sub_owners")
     return need
 
 
 class ContactRenderer:
-    def __init__(self, *, relations, user, role, keys=CONTACT_KEYS):
+    def __init__(self, *, relations, actor, keys=CONTACT_KEYS):
         self.relations = relations
-        self.user_id = getattr(user, "pk", None)
-        self.admin = is_admin(role)
+        self.actor = actor
         self.keys = keys
         self.full = tuple(keys) == CONTACT_KEYS
 
@@ -163,10 +163,8 @@ class ContactRenderer:
         sub_owner_ids = rel.sub_owner_ids.get(pk, [])
         users = rel.users
         values = c.custom_fields or {}
-        editable = (
-            self.admin
-            or c.visibility_type == Contact.Visibility.PUBLIC
-            or (self.user_id is not None and (c.owner_id == self.user_id or self.user_id in sub_owner_ids))
+        editable = access.can_edit(
+            self.actor, visibility_type=c.visibility_type, owner_id=c.owner_id, sub_owner_ids=sub_owner_ids
         )
         row = {
             "id": pk,
@@ -266,7 +264,8 @@ class IdListField(serializers.Field):
 
 
 class IdField(serializers.IntegerField):
-    """An id; 0 and null mean none (the Deskera zero value)."""
+    """An id; 0 and null both mean none (the Deskera zero value), given to
+    the services as None."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
@@ -275,9 +274,53 @@ class IdField(serializers.IntegerField):
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
 
+    def run_validation(self, data=serializers.empty):
+        return super().run_validation(data) or None
 
-def _text(max_length, **kwargs):
-    return StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=max_length, trim_whitespace=True, **kwargs)
+
+def _text(name: str, **kwargs) -> StrictCharField:
+    """A string as sent (the services trim and bound it: one rule set for the
+    API, imports and the admin); the schema still says how long it may be."""
+    field = StrictCharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False, **kwargs)
+    field._spectacular_annotation = {"field": {
+        "type": "string", "nullable": True, "maxLength": MAX_LENGTH[name],
+        **({"description": kwargs["help_text"]} if "help_text" in kwargs else {}),
+    }}
+    return field
+
+
+def _enum(name: str, **kwargs) -> StrictCharField:
+    values = ENUMS[name].values
+    # "" too: the rules decide (the default for visibility_type, invalid_choice for type)
+    field = StrictCharField(required=False, allow_blank=True, allow_null=name == "visibility_type", **kwargs)
+    field._spectacular_annotation = {"field": {
+        "type": "string", "enum": values, "description": f"One of {', '.join(values)} (any case).",
+    }}
+    return field
+
+
+def _strings(name: str, child_max: int | None = None, **kwargs) -> serializers.ListField:
+    return serializers.ListField(
+        child=StrictCharField(trim_whitespace=False, allow_blank=True, max_length=child_max),
+        required=False, allow_null=True, max_length=MAX_ITEMS[name], **kwargs,
+    )
+
+
+class CustomFieldInputSerializer(serializers.Serializer):
+    """A custom_field item: the definition by `code` or `shortName`, and its
+    value. `label` and `module` are read-only (a GET's item can be sent back)."""
+
+    code = StrictCharField(required=False, help_text="Definition code, like D-0000013.")
+    shortName = StrictCharField(required=False, help_text="The definition's shortName (instead of code).")
+    value = serializers.JSONField(required=False, allow_null=True, validators=[no_nul_in_json],
+                                  help_text='"" or null clears the value.')
+    label = serializers.CharField(required=False, allow_blank=True, allow_null=True, read_only=True)
+    module = serializers.CharField(required=False, allow_blank=True, allow_null=True, read_only=True)
+
+    def validate(self, attrs):
+        if not attrs.get("code") and not attrs.get("shortName"):
+            raise serializers.ValidationError({"code": ["Give code or shortName."]}, code="required")
+        return attrs
 
 
 class ContactWriteSerializer(serializers.Serializer):
@@ -289,36 +332,34 @@ class ContactWriteSerializer(serializers.Serializer):
 
     ALIASES = {"phone1": "phone", "phone2": "secondary_phone", "extra_info": "note"}
 
-    type = serializers.ChoiceField(choices=Contact.Type.choices, required=False)
-    name = _text(255)
-    surname = _text(255)
-    local_name = _text(255)
-    email = _text(254)
-    country_code = _text(10, help_text='Calling code used to parse `phone`, e.g. "+91".')
-    phone = _text(40, help_text="Any format; stored in E.164 (parsed with country_code, else the workspace region).")
-    secondary_phone = _text(40)
-    address = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=5000)
-    city = _text(100)
-    country = _text(100)
-    code = _text(100)
-    title = _text(255)
-    note = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=20000)
-    logo = _text(500)
+    type = _enum("type")
+    name = _text("name")
+    surname = _text("surname")
+    local_name = _text("local_name")
+    email = _text("email")
+    country_code = _text("country_code", help_text='Calling code used to parse `phone`, e.g. "+91".')
+    phone = _text("phone", help_text="Any format; stored in E.164 (parsed with country_code, else the workspace region).")
+    secondary_phone = _text("secondary_phone")
+    address = _text("address")
+    city = _text("city")
+    country = _text("country")
+    code = _text("code")
+    title = _text("title")
+    note = _text("note")
+    logo = _text("logo")
     label_id = IdField(help_text="Omitted, 0 or null on create: the workspace's default label.")
-    tags = serializers.ListField(child=StrictCharField(max_length=100), required=False, allow_null=True, max_length=200,
-                                 help_text="Tag values (type client or common); unknown ones are created as client tags.")
+    tags = _strings("tags", help_text="Tag values (type client or common); unknown ones are created as client tags.")
     stage_id = IdField(help_text="A clientStage tag id.")
-    external_client_id = _text(255, help_text="Unique in the workspace when set.")
+    external_client_id = _text("external_client_id", help_text="Unique in the workspace when set.")
     default_agent_id = IdField(help_text="A workspace member.")
     owner_id = IdField(help_text="A workspace member; on create defaults to the caller.")
     sub_owner_ids = IdListField(required=False, allow_null=True, help_text="Workspace members.")
-    visibility_type = serializers.ChoiceField(choices=Contact.Visibility.choices, required=False)
+    visibility_type = _enum("visibility_type")
     visibility_ids = IdListField(required=False, allow_null=True)
     organization_id = IdField(help_text="An organization contact of the workspace.")
     person_ids = IdListField(required=False, allow_null=True, help_text="Organization only: existing persons to attach.")
-    person_names = serializers.ListField(child=StrictCharField(max_length=255), required=False, allow_null=True,
-                                         max_length=1000, help_text="Organization only: persons to create by name.")
-    custom_field = CustomFieldValueSerializer(many=True, required=False, allow_null=True)
+    person_names = _strings("person_names", help_text="Organization only: persons to create by name.")
+    custom_field = serializers.ListField(child=CustomFieldInputSerializer(), required=False, allow_null=True)
     c_field = serializers.DictField(child=serializers.JSONField(allow_null=True), required=False, allow_null=True,
                                     validators=[no_nul_in_json],
                                     help_text="{shortName: value}, an alternative to custom_field.")
@@ -333,9 +374,34 @@ class ContactWriteSerializer(serializers.Serializer):
                     data[name] = data.pop(alias)
         return super().to_internal_value(data)
 
+    def validated_values(self) -> dict:
+        """The services' typed keyword arguments (contacts.services.ContactValues)."""
+        values = dict(self.validated_data)
+        items = values.pop("custom_field", None)
+        c_field = values.pop("c_field", None)
+        if items is not None or c_field is not None:
+            values["custom_fields"] = [
+                *(CustomFieldValue(i.get("code") or i["shortName"], i.get("value"), "custom_field") for i in items or ()),
+                *(CustomFieldValue(key, value, "c_field") for key, value in (c_field or {}).items()),
+            ]
+        return values
+
 
 class ContactUpsertSerializer(ContactWriteSerializer):
-    external_client_id = StrictCharField(max_length=255, help_text="Required: the key of the upsert.")
+    external_client_id = StrictCharField(max_length=MAX_LENGTH["external_client_id"],
+                                         help_text="Required: the key of the upsert.")
+
+
+UNCHANGED = object()
+
+
+class BulkIdField(IdField):
+    """A bulk update's id field: 0 (like absent) leaves the field as it is,
+    null clears it (the default label for label_id)."""
+
+    def run_validation(self, data=serializers.empty):
+        number = serializers.IntegerField.run_validation(self, data)
+        return UNCHANGED if number == 0 else number
 
 
 class ContactBulkUpdateSerializer(serializers.Serializer):
@@ -343,13 +409,24 @@ class ContactBulkUpdateSerializer(serializers.Serializer):
     omitted or 0 leaves it unchanged; owner_id/stage_id null clear it."""
 
     ids = IdsField(min_length=1, max_length=10_000)
-    label_id = IdField()
-    owner_id = IdField()
-    visibility_type = serializers.ChoiceField(choices=Contact.Visibility.choices, required=False)
+    label_id = BulkIdField()
+    owner_id = BulkIdField()
+    visibility_type = _enum("visibility_type")
     visibility_ids = IdListField(required=False, allow_null=True)
-    stage_id = IdField()
-    tags_add = serializers.ListField(child=StrictCharField(max_length=100), required=False, max_length=200)
-    tags_remove = serializers.ListField(child=StrictCharField(max_length=100), required=False, max_length=200)
+    stage_id = BulkIdField()
+    tags_add = _strings("tags")
+    tags_remove = _strings("tags")
+
+    def validated_changes(self) -> tuple[list[int], dict]:
+        """(ids, contacts.services.bulk.BulkChanges): an id field of 0 is left
+        out (unchanged), null kept (clear); a null list or type is no change."""
+        changes = dict(self.validated_data)
+        ids = changes.pop("ids")
+        for name in list(changes):
+            value = changes[name]
+            if value is UNCHANGED or (value is None and name not in ("label_id", "owner_id", "stage_id")):
+                del changes[name]
+        return ids, changes
 
 
 class ContactBulkUpdateResultSerializer(serializers.Serializer):
@@ -374,6 +451,7 @@ class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CustomFieldDefinition
-        fields = ["id", "code", "label", "shortName", "type", "options", "module", "created_at", "updated_at"]
-        read_only_fields = ["id", "code", "created_at", "updated_at"]
+        fields = ["id", "code", "label", "shortName", "type", "options", "module", "version", "created_at",
+                  "updated_at"]
+        read_only_fields = ["id", "code", "version", "created_at", "updated_at"]
 

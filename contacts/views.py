@@ -1,7 +1,9 @@
 """Contacts HTTP API (thin: parse, call a service or selector, render).
 
-Single-object responses carry an `ETag` ("<id>-<version>"); PATCH, PUT,
-DELETE and restore honour `If-Match` and answer 412 when it is stale.
+Single-object responses carry an `ETag` ("<id>-<version>", crm.viewsets);
+PATCH, PUT, DELETE and restore honour `If-Match` (412 when stale). Access
+(who sees and edits which contact) is decided by contacts.services.access,
+inside the services and selectors this calls.
 """
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -13,8 +15,8 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, mixins, status
 from rest_framework.response import Response
 
-from crm.errors import PreconditionFailed
-from crm.openapi import ErrorSerializer
+from crm.errors import NotFound
+from crm.openapi import IF_MATCH, ErrorSerializer
 from crm.permissions import IsWorkspaceAdminOrReadOnly
 from crm.viewsets import WorkspaceViewSet
 
@@ -24,9 +26,9 @@ from .models import Contact, CustomFieldDefinition
 from .pagination import ContactPagination
 from .serializers import (
     CONTACT_KEYS,
-    ContactListItemSerializer,
     ContactBulkUpdateResultSerializer,
     ContactBulkUpdateSerializer,
+    ContactListItemSerializer,
     ContactMultipleSerializer,
     ContactRenderer,
     ContactSerializer,
@@ -36,19 +38,9 @@ from .serializers import (
     relations_needed,
 )
 
-IF_MATCH = OpenApiParameter(
-    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-    description="The ETag of the version you read; 412 when the contact changed since.",
-)
-
-
 EXTERNAL_ID_TAKEN = OpenApiResponse(
     ErrorSerializer, description="`external_client_id_taken`: another contact of the workspace has this external_client_id."
 )
-
-
-def etag(contact) -> str:
-    return f'"{contact.id}-{contact.version}"'
 
 
 def parse_columns(params) -> tuple[str, ...]:
@@ -94,12 +86,16 @@ LIST_PARAMETERS = [
         operation_id="contacts_destroy", parameters=[
             IF_MATCH,
             OpenApiParameter("permanent", OpenApiTypes.BOOL, description="true: erase for good (admins only; 204)."),
+            OpenApiParameter("cascade", OpenApiTypes.BOOL, description=(
+                "With permanent=true: also erase the contact's conversations and their messages. Without it, "
+                "erasing a contact that has conversations is a 409 `has_conversations`."
+            )),
         ],
         responses={
             200: ContactSerializer,
             204: OpenApiResponse(description="Erased (permanent=true)."),
-            409: OpenApiResponse(ErrorSerializer, description="`protected`: other records still refer to the contact "
-                                                              "(permanent=true); archive it instead."),
+            409: OpenApiResponse(ErrorSerializer, description="`has_conversations`: the contact has conversations "
+                                                              "(permanent=true without cascade=true)."),
         },
         summary="Archive a contact (or erase it with permanent=true)",
     ),
@@ -113,151 +109,114 @@ class ContactViewSet(WorkspaceViewSet):
     pagination_class = ContactPagination
 
     def scope_queryset(self, queryset):
-        return selectors.contact_visible(queryset, user=self.request.user, role=self.membership_role)
+        return services.access.restrict(queryset, self.actor)
 
     def filter_queryset(self, queryset):
         # Building the filterset costs ~14% of a retrieve: lists only.
-        if self.action != "list":
-            return queryset
-        return super().filter_queryset(queryset)
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
-    # -- helpers ----------------------------------------------------------
-    def _render(self, contacts, keys=CONTACT_KEYS) -> list[dict]:
-        role = self.membership_role
+    def render(self, rows, keys=CONTACT_KEYS) -> list[dict]:
+        actor = self.actor
         relations = selectors.page_relations(
-            workspace=self.workspace, contacts=contacts, need=relations_needed(keys, role=role),
-            user=self.request.user, role=role,
+            workspace=self.workspace, contacts=rows, need=relations_needed(keys, actor=actor), actor=actor
         )
-        return ContactRenderer(relations=relations, user=self.request.user, role=role, keys=keys).render_many(contacts)
+        return ContactRenderer(relations=relations, actor=actor, keys=keys).render_many(rows)
 
-    def _respond(self, contact: Contact, status_code=status.HTTP_200_OK) -> Response:
-        # Unscoped by visibility: a writer sees what it wrote even if it made it private to others.
-        row = selectors.contact_row(workspace_id=self.workspace.pk, pk=contact.pk)
-        response = Response(self._render([row])[0], status=status_code)
-        response["ETag"] = etag(row)
-        return response
+    def respond(self, contact_id: int, status_code=status.HTTP_200_OK) -> Response:
+        # Read back unscoped: a writer sees what it wrote even if it made it private to others.
+        row = selectors.contact_row(workspace=self.workspace, actor=None, pk=contact_id)
+        return Response(self.render([row])[0], status=status_code)
 
-    def _expected_version(self, contact: Contact) -> int | None:
-        """The version If-Match names (412 when it names another); None without the header."""
-        header = self.request.headers.get("If-Match")
-        if header is None or header.strip() == "*":
-            return None
-        tags = {t.strip().removeprefix("W/") for t in header.split(",")}
-        if etag(contact) not in tags:
-            raise PreconditionFailed()
-        return contact.version
-
-    def _editable_object(self) -> Contact:
-        contact = self.get_object()
-        access = selectors.contact_access(
-            workspace=self.workspace, user=self.request.user, role=self.membership_role, ids=[contact.pk]
-        )
-        if not access.get(contact.pk):
-            raise services.ContactsNotEditable()
-        return contact
+    def write_payload(self, serializer_class=ContactWriteSerializer, **kwargs) -> dict:
+        payload = serializer_class(data=self.request.data, **kwargs)
+        payload.is_valid(raise_exception=True)
+        return payload.validated_values()
 
     # -- collection -------------------------------------------------------
     def list(self, request):
         keys = parse_columns(request.query_params)
         queryset = apply_sort(self.filter_queryset(self.get_queryset()), request.query_params)
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self._render(page, keys))
+        return self.get_paginated_response(self.render(page, keys))
 
     def create(self, request):
-        payload = ContactWriteSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        contact = services.contact_create(
-            workspace=self.workspace, user=request.user, data=payload.validated_data, role=self.membership_role
-        )
-        return self._respond(contact, status.HTTP_201_CREATED)
+        contact = services.contact_create(workspace=self.workspace, actor=self.actor, **self.write_payload())
+        return self.respond(contact.pk, status.HTTP_201_CREATED)
 
     @extend_schema(operation_id="contacts_bulk_update", request=ContactBulkUpdateSerializer,
-                              responses=ContactBulkUpdateResultSerializer, summary="Bulk update contacts")
+                   responses=ContactBulkUpdateResultSerializer, summary="Bulk update contacts")
     def bulk_update(self, request):
         payload = ContactBulkUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        changes = dict(payload.validated_data)
-        ids = changes.pop("ids")
-        updated = services.contact_bulk_update(
-            workspace=self.workspace, user=request.user, ids=ids, changes=changes, role=self.membership_role
-        )
+        ids, changes = payload.validated_changes()
+        updated = services.contact_bulk_update(workspace=self.workspace, actor=self.actor, ids=ids, **changes)
         return Response({"updated": updated})
 
     @extend_schema(operation_id="contacts_multiple", request=ContactMultipleSerializer,
-                           responses=ContactSerializer(many=True), summary="Get contacts by ids (request order)")
+                   responses=ContactSerializer(many=True), summary="Get contacts by ids (request order)")
     def multiple(self, request):
         payload = ContactMultipleSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        contacts = selectors.contacts_by_ids(
-            workspace=self.workspace, user=request.user, role=self.membership_role,
-            ids=payload.validated_data["contact_ids"],
+        rows = selectors.contacts_by_ids(
+            workspace=self.workspace, actor=self.actor, ids=payload.validated_data["contact_ids"]
         )
-        return Response(self._render(contacts))
+        return Response(self.render(rows))
 
     @extend_schema(operation_id="contacts_upsert", request=ContactUpsertSerializer,
-                         responses={200: ContactSerializer, 201: ContactSerializer},
-                         summary="Create or update a contact by external_client_id")
+                   responses={200: ContactSerializer, 201: ContactSerializer, 409: EXTERNAL_ID_TAKEN},
+                   summary="Create or update a contact by external_client_id")
     def upsert(self, request):
-        payload = ContactUpsertSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        contact, created = services.contact_upsert(
-            workspace=self.workspace, user=request.user, data=payload.validated_data, role=self.membership_role
-        )
-        return self._respond(contact, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        values = self.write_payload(ContactUpsertSerializer)
+        contact, created = services.contact_upsert(workspace=self.workspace, actor=self.actor, **values)
+        return self.respond(contact.pk, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     # -- one contact ------------------------------------------------------
     def retrieve(self, request, pk=None):
-        visible = None if selectors.is_admin(self.membership_role) else self.get_queryset()
-        row = selectors.contact_row(workspace_id=self.workspace.pk, pk=pk, visible=visible)
+        row = selectors.contact_row(workspace=self.workspace, actor=self.actor, pk=pk)
         if row is None:
-            raise exceptions.NotFound()
-        response = Response(self._render([row])[0])
-        response["ETag"] = etag(row)
-        return response
-
-    def _update(self, request, partial):
-        contact = self._editable_object()
-        expected = self._expected_version(contact)
-        payload = ContactWriteSerializer(data=request.data, partial=partial)
-        payload.is_valid(raise_exception=True)
-        contact = services.contact_update(
-            workspace=self.workspace, user=request.user, contact=contact, data=payload.validated_data,
-            partial=partial, expected_version=expected, role=self.membership_role,
-        )
-        return self._respond(contact)
+            raise NotFound("No contact with this id.")
+        return Response(self.render([row])[0])
 
     def update(self, request, pk=None):
-        return self._update(request, partial=False)
+        contact = services.contact_update(
+            workspace=self.workspace, actor=self.actor, contact_id=pk, replace=True,
+            expected_version=self.expected_version(), **self.write_payload(),
+        )
+        return self.respond(contact.pk)
 
     def partial_update(self, request, pk=None):
-        return self._update(request, partial=True)
+        contact = services.contact_update(
+            workspace=self.workspace, actor=self.actor, contact_id=pk,
+            expected_version=self.expected_version(), **self.write_payload(partial=True),
+        )
+        return self.respond(contact.pk)
 
     def destroy(self, request, pk=None):
-        permanent = request.query_params.get("permanent", "").lower()
-        if permanent not in ("", "true", "false", "1", "0"):
-            raise exceptions.ValidationError({"permanent": ["Must be true or false."]})
-        if permanent in ("true", "1"):
-            if not selectors.is_admin(self.membership_role):
-                raise exceptions.PermissionDenied("Only workspace admins may erase contacts.")
-            contact = self.get_object()
-            services.contact_erase(workspace=self.workspace, contact=contact, expected_version=self._expected_version(contact))
+        if parse_flag(request.query_params, "permanent"):
+            services.contact_erase(
+                workspace=self.workspace, actor=self.actor, contact_id=pk,
+                cascade=parse_flag(request.query_params, "cascade"), expected_version=self.expected_version(),
+            )
             return Response(status=status.HTTP_204_NO_CONTENT)
-        contact = self._editable_object()
         contact = services.contact_archive(
-            workspace=self.workspace, contact=contact, archived_by=str(request.user.pk), user=request.user,
-            expected_version=self._expected_version(contact),
+            workspace=self.workspace, actor=self.actor, contact_id=pk, expected_version=self.expected_version()
         )
-        return self._respond(contact)
+        return self.respond(contact.pk)
 
     @extend_schema(operation_id="contacts_restore", request=None, responses=ContactSerializer,
-                          parameters=[IF_MATCH], summary="Restore an archived contact")
+                   parameters=[IF_MATCH], summary="Restore an archived contact")
     def restore(self, request, pk=None):
-        contact = self._editable_object()
         contact = services.contact_restore(
-            workspace=self.workspace, contact=contact, user=request.user,
-            expected_version=self._expected_version(contact),
+            workspace=self.workspace, actor=self.actor, contact_id=pk, expected_version=self.expected_version()
         )
-        return self._respond(contact)
+        return self.respond(contact.pk)
+
+
+def parse_flag(params, name: str) -> bool:
+    value = params.get(name, "").lower()
+    if value not in ("", "true", "false", "1", "0"):
+        raise exceptions.ValidationError({name: ["Must be true or false."]})
+    return value in ("true", "1")
 
 
 @extend_schema(tags=["contact custom fields"])
@@ -283,23 +242,16 @@ class CustomFieldViewSet(
     def create(self, request):
         payload = self.get_serializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        definition = services.custom_field_create(
-            workspace=self.workspace, user=request.user, label=data["label"], short_name=data.get("short_name", ""),
-            type=data.get("type", CustomFieldDefinition.Type.TEXT), options=data.get("options", []),
-            module=data.get("module") or "",
-        )
+        definition = services.custom_field_create(workspace=self.workspace, actor=self.actor, **payload.validated_data)
         return Response(self.get_serializer(definition).data, status=status.HTTP_201_CREATED)
 
     def _update(self, request, partial):
         definition = self.get_object()
         payload = self.get_serializer(definition, data=request.data, partial=partial)
         payload.is_valid(raise_exception=True)
-        changes = dict(payload.validated_data)
-        if "module" in changes:
-            changes["module"] = changes["module"] or ""
         definition = services.custom_field_update(
-            workspace=self.workspace, user=request.user, definition=definition, **changes
+            workspace=self.workspace, actor=self.actor, definition=definition, changes=payload.validated_data,
+            expected_version=self.expected_version(),
         )
         return Response(self.get_serializer(definition).data)
 
@@ -310,6 +262,8 @@ class CustomFieldViewSet(
         return self._update(request, partial=True)
 
     def destroy(self, request, pk=None):
-        services.custom_field_delete(workspace=self.workspace, definition=self.get_object())
+        services.custom_field_delete(
+            workspace=self.workspace, actor=self.actor, definition=self.get_object(),
+            expected_version=self.expected_version(),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
-

@@ -1,10 +1,13 @@
 """Connection-level tuning for PostgreSQL: prepared statements for the few
-queries that gain from them, and psycopg's C parser for timestamps."""
+queries that gain from them, psycopg's C parser for timestamps, and the
+array form of id lists (AnyOf)."""
 import datetime
+from collections.abc import Sequence
 from contextlib import contextmanager
 from functools import cache
 
 from django.conf import settings
+from django.db.models import BooleanField, F, Func
 
 
 @contextmanager
@@ -65,3 +68,26 @@ def use_c_timestamp_parser(sender, connection, **kwargs):
     loader = _utc_timestamptz_loader()
     if loader is not None:
         connection.connection.adapters.register_loader("timestamptz", loader)
+
+
+class AnyOf(Func):
+    """`column = ANY(%s)` with the ids as one array parameter on PostgreSQL
+    (IN (...) elsewhere): a 10,000-id filter stays a short, cheaply parsed
+    statement instead of 10,000 literals."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, ids: Sequence[int]):
+        super().__init__(F(column))
+        self.ids = list(ids)
+
+    def as_sql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        if not self.ids:
+            return "1 = 0", []
+        placeholders = ", ".join(["%s"] * len(self.ids))
+        return f"{column} IN ({placeholders})", [*params, *self.ids]
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"{column} = ANY(%s::bigint[])", [*params, self.ids]

@@ -1,4 +1,4 @@
-"""The one error format, and the domain errors services raise.
+"""The one error format, and the one domain error services raise.
 
 Every 4xx/5xx answers::
 
@@ -8,11 +8,16 @@ Every 4xx/5xx answers::
      "errors": [{"code": ..., "message": ..., "field": ... or null}],
      ...extra keys a domain error adds (e.g. "ids" of unknown objects)}
 
-drf-standardized-errors turns every DRF/Django exception into a flat error
-list; CrmExceptionFormatter shapes it. Django-level errors that never reach
-DRF (unknown routes, DEBUG pages, oversized bodies) are shaped by
-crm.middleware with error_payload() below.
+`DomainError` is a plain exception, not an HTTP one: services raise it, the
+worker and the CLI read `.code` and `.message` from it, and the exception
+handler below is the only place that turns it into a response.
+drf-standardized-errors shapes every DRF/Django exception the same way
+(CrmExceptionFormatter). Django-level errors that never reach DRF (unknown
+routes, DEBUG pages, oversized bodies) are shaped by crm.middleware with
+error_payload() below.
 """
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +25,8 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooMa
 from drf_standardized_errors.formatter import ExceptionFormatter
 from drf_standardized_errors.handler import ExceptionHandler
 from drf_standardized_errors.types import ErrorResponse
-from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
 
 
 def error_payload(error_type: str, code: str, message: str, field: str | None = None, **extra) -> dict:
@@ -31,6 +37,107 @@ def error_payload(error_type: str, code: str, message: str, field: str | None = 
         "errors": [{"code": code, "message": message, "field": field}],
         **extra,
     }
+
+
+@dataclass(frozen=True)
+class ErrorItem:
+    code: str
+    message: str
+    field: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+class DomainError(Exception):
+    """What a service raises when a request cannot be carried out: an HTTP
+    status, a machine code, a human message and, for a validation error, the
+    field (dotted path) it concerns. Several field errors travel together in
+    `errors`; `extra` keys join the payload (e.g. the `ids` of unknown objects)."""
+
+    status = 400
+    code = "invalid"
+    message = "The request could not be processed."
+    error_type = "client_error"
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, field: str | None = None,
+                 errors: Iterable[ErrorItem] = (), **extra: Any):
+        self.message = message or self.message
+        self.code = code or self.code
+        self.field = field
+        self.errors = list(errors) or [ErrorItem(self.code, self.message, field)]
+        if errors:
+            first = self.errors[0]
+            self.code, self.message, self.field = first.code, first.message, first.field
+        self.extra = extra
+        super().__init__(self.message)
+
+    def payload(self) -> dict:
+        return {
+            "type": self.error_type,
+            "code": self.code,
+            "message": self.message,
+            "errors": [e.as_dict() for e in self.errors],
+            **self.extra,
+        }
+
+
+class ValidationFailed(DomainError):
+    """One or more fields of the input break a rule."""
+
+    error_type = "validation_error"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class ObjectsNotFound(NotFound):
+    """Some ids of a request are not in the caller's workspace (or not visible to them)."""
+
+    message = "Some objects were not found."
+
+    def __init__(self, ids, what="objects"):
+        ids = sorted(ids, key=lambda i: (isinstance(i, str), i))
+        shown = ", ".join(str(i) for i in ids[:50]) + (" ..." if len(ids) > 50 else "")
+        super().__init__(f"Unknown {what} ids: {shown}", ids=ids)
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "permission_denied"
+    message = "You do not have permission to perform this action."
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    message = "The request conflicts with the current state."
+
+
+class PreconditionFailed(DomainError):
+    status = 412
+    code = "precondition_failed"
+    message = "The object was changed since you read it (If-Match does not match)."
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+    message = "The request body is too large."
+
+
+class PreconditionRequired(DomainError):
+    status = 428
+    code = "precondition_required"
+    message = "This write needs an If-Match header with the ETag of the version you read."
+
+
+def field_error(field: str, message: str, code: str = "invalid") -> ValidationFailed:
+    """A validation error on one field, for services to raise."""
+    return ValidationFailed(message, code=code, field=field)
 
 
 class CrmExceptionFormatter(ExceptionFormatter):
@@ -51,65 +158,26 @@ class CrmExceptionFormatter(ExceptionFormatter):
 
 
 class CrmExceptionHandler(ExceptionHandler):
-    """Django's request errors raised inside a view are client errors, as Django
-    answers them outside DRF: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413,
-    any other SuspiciousOperation (more than DATA_UPLOAD_MAX_NUMBER_FIELDS query
+    """A DomainError becomes its own payload and status. Django's request
+    errors raised inside a view are client errors, as Django answers them
+    outside DRF: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413, any other
+    SuspiciousOperation (more than DATA_UPLOAD_MAX_NUMBER_FIELDS query
     parameters, ...) a 400. DRF alone turned them into 500s."""
 
-    def convert_known_exceptions(self, exc: Exception) -> Exception:
-        if isinstance(exc, RequestDataTooBig):
-            return PayloadTooLarge()
-        if isinstance(exc, TooManyFieldsSent):
-            limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-            return exceptions.ParseError(f"Too many parameters (at most {limit}).", code="too_many_fields")
-        if isinstance(exc, SuspiciousOperation):
-            return exceptions.ParseError("Bad request.", code="bad_request")
-        return super().convert_known_exceptions(exc)
+    def run(self) -> Response | None:
+        exc = _request_error(self.exc) or self.exc
+        if isinstance(exc, DomainError):
+            set_rollback()
+            return Response(exc.payload(), status=exc.status)
+        return super().run()
 
 
-class DomainError(exceptions.APIException):
-    """Base for errors raised by services; `extra` keys join the payload."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid"
-    default_detail = "The request could not be processed."
-
-    def __init__(self, detail=None, code=None, **extra):
-        super().__init__(detail, code)
-        self.extra = extra
-
-
-class ObjectsNotFound(DomainError):
-    """Some ids of a bulk request are not in the caller's workspace."""
-
-    status_code = status.HTTP_404_NOT_FOUND
-    default_code = "not_found"
-    default_detail = "Some objects were not found."
-
-    def __init__(self, ids, what="objects"):
-        ids = sorted(ids)
-        shown = ", ".join(str(i) for i in ids[:50]) + (" ..." if len(ids) > 50 else "")
-        super().__init__(f"Unknown {what} ids: {shown}", ids=ids)
-
-
-class Conflict(DomainError):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "The request conflicts with the current state."
-
-
-class PreconditionFailed(DomainError):
-    status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_code = "precondition_failed"
-    default_detail = "The object was changed since you read it (If-Match does not match)."
-
-
-class PayloadTooLarge(DomainError):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "payload_too_large"
-    default_detail = "The request body is too large."
-
-
-def field_error(field: str, message: str, code: str = "invalid") -> exceptions.ValidationError:
-    """A validation error on one field, for services to raise."""
-    return exceptions.ValidationError({field: [exceptions.ErrorDetail(message, code=code)]})
+def _request_error(exc: Exception) -> DomainError | None:
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return DomainError(f"Too many parameters (at most {limit}).", code="too_many_fields")
+    if isinstance(exc, SuspiciousOperation):
+        return DomainError("Bad request.", code="bad_request")
+    return None

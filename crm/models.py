@@ -81,3 +81,13 @@ class WorkspaceScopedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class VersionedModel(models.Model):
+    """A row whose writes are counted: every update takes the next version,
+    which is the resource's ETag ("<id>-<version>") and what If-Match names."""
+
+    version = models.PositiveIntegerField(default=1, help_text="Increases by one on every write; the ETag.")
+
+    class Meta:
+        abstract = True

@@ -1,8 +1,15 @@
 """OpenAPI: the x-access-token security scheme and the error responses."""
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
+
+IF_MATCH = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description='The ETag of the version you read (`"<id>-<version>"`); 412 when the object changed since. '
+                "Required (428 without it) when the server runs with REQUIRE_IF_MATCH=true.",
+)
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
@@ -38,6 +45,17 @@ class CrmAutoSchema(AutoSchema):
     an operation answers (409, a 404 for an unknown name in the body) are
     declared by its view with an OpenApiResponse(ErrorSerializer, ...)."""
 
+    def get_override_parameters(self):
+        """Writes of a versioned resource take If-Match (crm.viewsets)."""
+        parameters = super().get_override_parameters()
+        model = getattr(getattr(self.view, "queryset", None), "model", None)
+        versioned = model is not None and any(f.name == "version" for f in model._meta.concrete_fields)
+        if versioned and self.method in ("PUT", "PATCH", "DELETE") and "{" in self.path and not any(
+            getattr(p, "name", None) == "If-Match" for p in parameters
+        ):
+            parameters = [*parameters, IF_MATCH]
+        return parameters
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction=direction)
         if direction != "response":
@@ -53,6 +71,11 @@ class CrmAutoSchema(AutoSchema):
             responses["412"] = self._get_response_for_code(
                 OpenApiResponse(ErrorSerializer, description="`precondition_failed`: If-Match names another version."),
                 "412",
+            )
+            responses["428"] = self._get_response_for_code(
+                OpenApiResponse(ErrorSerializer, description="`precondition_required`: REQUIRE_IF_MATCH is on and "
+                                                             "the request has no If-Match."),
+                "428",
             )
         for code in codes:
             if code not in responses:

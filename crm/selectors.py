@@ -22,10 +22,6 @@ def workspace_member(*, workspace: Workspace, user_id: int):
     return workspace_members(workspace=workspace).filter(pk=user_id).first()
 
 
-def workspace_tokens(*, workspace: Workspace) -> QuerySet:
-    return ApiToken.objects.filter(workspace=workspace)
-
-
 class _TokenLookup:
     """`token_with_context(prefix)`: the token, its workspace, its user and the
     user's role in that workspace in one hand-joined query, built from the

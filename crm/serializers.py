@@ -46,20 +46,27 @@ class IdsField(serializers.ListField):
         return super().run_child_validation(data)
 
 
-def no_nul_in_json(value):
-    """A validator for JSON-valued fields: PostgreSQL jsonb cannot hold a NUL
-    (\\u0000) in a key or a string, and writing one was a 500."""
+def has_nul(value) -> bool:
+    """A NUL (\\u0000) in any key or string of a JSON value: PostgreSQL's text
+    and jsonb cannot hold one (writing it was a 500)."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                raise serializers.ValidationError("Null characters are not allowed.", code="null_characters_not_allowed")
+                return True
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+    return False
+
+
+def no_nul_in_json(value):
+    """A validator for JSON-valued fields (see has_nul)."""
+    if has_nul(value):
+        raise serializers.ValidationError("Null characters are not allowed.", code="null_characters_not_allowed")
 
 
 def _request_workspace_id(field):

@@ -16,6 +16,8 @@ from rest_framework.views import APIView
 from config.celery import app as celery_app
 
 from . import selectors, services
+from .actors import Actor
+from .errors import NotFound
 from .models import ApiToken
 from .openapi import ErrorSerializer
 from .permissions import IsWorkspaceAdmin, IsWorkspaceAdminOrReadOnly
@@ -60,7 +62,7 @@ class UsersView(APIView):
         """Adds a member by email with a role, creating the user if no user has that email."""
         payload = MemberCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        user = services.membership_add(workspace=request.auth.workspace, actor_user=request.user, **payload.validated_data)
+        user = services.membership_add(workspace=request.auth.workspace, actor=Actor.from_token(request.auth), **payload.validated_data)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -75,7 +77,7 @@ class UserDetailView(APIView):
     def _member(self, request, pk):
         user = selectors.workspace_member(workspace=request.auth.workspace, user_id=pk) if pk <= MAX_ID else None
         if user is None:
-            raise services.NotFound(services.NO_MEMBER)
+            raise NotFound(services.NO_MEMBER)
         return user
 
     @extend_schema(operation_id="users_retrieve", responses=UserSerializer, tags=["account"])
@@ -91,7 +93,7 @@ class UserDetailView(APIView):
         payload = MemberUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         user = services.membership_change_role(
-            workspace=request.auth.workspace, actor_user=request.user, user=self._member(request, pk),
+            workspace=request.auth.workspace, actor=Actor.from_token(request.auth), user=self._member(request, pk),
             role=payload.validated_data["role"],
         )
         return Response(UserSerializer(user).data)
@@ -100,7 +102,9 @@ class UserDetailView(APIView):
     def delete(self, request, pk):
         """Removes the member from the workspace and revokes their tokens for it.
         Removing the last admin is a 409."""
-        services.membership_remove(workspace=request.auth.workspace, actor_user=request.user, user=self._member(request, pk))
+        services.membership_remove(
+            workspace=request.auth.workspace, actor=Actor.from_token(request.auth), user=self._member(request, pk)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -117,15 +121,15 @@ class TokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, WorkspaceVie
         payload = ApiTokenCreateSerializer(data=request.data, context={"request": request})
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
-        token, plaintext = services.member_token_create(
-            workspace=self.workspace, actor_user=request.user, user=data.pop("user_id", request.user), **data
+        token, plaintext = services.token_create(
+            workspace=self.workspace, actor=self.actor, user=data.pop("user_id", request.user), **data
         )
         token.token = plaintext
         return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: ApiTokenSerializer})
     def destroy(self, request, *args, **kwargs):
-        token = services.member_token_revoke(workspace=self.workspace, actor_user=request.user, token=self.get_object())
+        token = services.token_revoke(workspace=self.workspace, actor=self.actor, token=self.get_object())
         return Response(ApiTokenSerializer(token).data)
 
 

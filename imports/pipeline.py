@@ -41,6 +41,10 @@ class Chunk:
     invalid: list[tuple[int, list[str], list[Issue]]] = field(default_factory=list)  # (row, cells, issues)
     consumed: int = 0  # data records of the file read up to the end of this chunk
     bytes_read: int = 0
+    records: list[tuple[int, list[str]]] = field(default_factory=list)  # (row, cells) as read
+
+    def cells_by_row(self) -> dict[int, list[str]]:
+        return dict(self.records)
 
 
 class References:
@@ -48,8 +52,8 @@ class References:
     stages and members are read once, labels once per chunk for names not
     seen before; tags are resolved (missing ones created) only when writing."""
 
-    def __init__(self, workspace, user, plan: ColumnPlan):
-        self.workspace, self.user = workspace, user
+    def __init__(self, workspace, actor, plan: ColumnPlan):
+        self.workspace, self.actor = workspace, actor
         fields = plan.fields
         self.labels: dict[str, int | None] = {}
         self.stages = (
@@ -126,13 +130,13 @@ class References:
                 if tag.lower() not in self.tags:
                     wanted.setdefault(tag.lower(), tag)
         if wanted:
-            for tag in tags_resolve(workspace=self.workspace, values=list(wanted.values()), user=self.user):
+            for tag in tags_resolve(workspace=self.workspace, actor=self.actor, values=list(wanted.values())):
                 self.tags.setdefault(tag.tag.lower(), tag.pk)
             for lowered, value in wanted.items():
                 if lowered not in self.tags:
                     # Rare: the database's lower() merged it with another value
                     # (it differs from Python's for a few letters).
-                    (tag,) = tags_resolve(workspace=self.workspace, values=[value], user=self.user)
+                    (tag,) = tags_resolve(workspace=self.workspace, actor=self.actor, values=[value])
                     self.tags[lowered] = tag.pk
         out = []
         for _, values in rows:
@@ -304,11 +308,12 @@ def iter_chunks(stream: CsvStream, plan: ColumnPlan, references: References, *, 
         pool = _validator_pool(size_bytes)
         ahead = _ReadAhead(_checked(records, plan, region, pool, seen, consumed, stream))
         for batch, chunk in ahead:
+            chunk.records = batch
             ok, bad = references.check(chunk.valid)
             chunk.valid = ok
             chunk.invalid = references.check_invalid(chunk.invalid)
             if bad:
-                cells_by_row = {row: cells for row, cells in batch}
+                cells_by_row = chunk.cells_by_row()
                 chunk.invalid.extend((row, cells_by_row[row], issues) for row, issues in bad)
                 chunk.invalid.sort(key=lambda item: item[0])
             yield chunk

@@ -16,18 +16,17 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from rest_framework.exceptions import NotFound
-
-from contacts.bulk_write import contacts_bulk_upsert
+from contacts.services import contacts_bulk_upsert
 from crm import metrics
-from crm.errors import Conflict, DomainError, PayloadTooLarge, field_error
-from crm.models import Workspace
+from crm.actors import Actor
+from crm.errors import Conflict, DomainError, NotFound, PayloadTooLarge, field_error
+from crm.models import Membership, Workspace
 from labels.services import label_get_default
 
 from .csvfile import CsvFileError
 from .models import ImportFile, ImportJob, ImportJobError
 from .pipeline import REFERENCE_FIELDS, References, file_plan, iter_chunks, open_stream, storage_path
-from .validation import MAX_ERRORS, MappingError
+from .validation import MAX_ERRORS, Issue, MappingError
 
 SNIFF_BYTES = 64 * 1024
 
@@ -38,7 +37,7 @@ class InvalidFile(DomainError):
 
 
 # -- files -------------------------------------------------------------------
-def import_file_upload(*, workspace: Workspace, user, uploaded, original_name: str = "") -> ImportFile:
+def import_file_upload(*, workspace: Workspace, actor: Actor, uploaded, original_name: str = "") -> ImportFile:
     """Stores an uploaded CSV under the workspace's prefix with a generated
     name. Refuses binary content (NUL bytes outside UTF-16) and sizes over
     IMPORT_MAX_FILE_BYTES; nothing is kept when it refuses."""
@@ -61,14 +60,14 @@ def import_file_upload(*, workspace: Workspace, user, uploaded, original_name: s
     try:
         return ImportFile.objects.create(
             workspace=workspace, file_name=stored.rsplit("/", 1)[-1], original_name=(original_name or "")[:255],
-            size=uploaded.size, created_by=user, updated_by=user,
+            size=uploaded.size, created_by=actor.user, updated_by=actor.user,
         )
     except Exception:
         default_storage.delete(stored)
         raise
 
 
-def import_file_delete(*, workspace: Workspace, import_file: ImportFile) -> None:
+def import_file_delete(*, workspace: Workspace, actor: Actor, import_file: ImportFile) -> None:
     """Deletes the file; refused (409) while a queued or running job reads it."""
     if ImportJob.objects.filter(workspace=workspace, file_name=import_file.file_name, status__in=ImportJob.ACTIVE).exists():
         raise Conflict("A queued or running import job uses this file; cancel it first.", code="file_in_use")
@@ -92,7 +91,7 @@ def _plan(stream, mapping):
 
 # -- validate ----------------------------------------------------------------
 def import_validate(
-    *, workspace: Workspace, user, file_name: str, mapping: dict | None = None,
+    *, workspace: Workspace, actor: Actor, file_name: str, mapping: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Checks every row as an import would, writing nothing. Returns
@@ -112,7 +111,7 @@ def import_validate(
                 error_count = len(errors)
                 total = sum(1 for _ in stream)
             else:
-                references = References(workspace, user, plan)
+                references = References(workspace, actor, plan)
                 for chunk in iter_chunks(stream, plan, references, region=workspace.default_phone_region,
                                          size_bytes=import_file.size):
                     valid += len(chunk.valid)
@@ -133,7 +132,7 @@ def import_validate(
 
 # -- jobs --------------------------------------------------------------------
 def import_job_create(
-    *, workspace: Workspace, user, file_name: str, skip_errors: bool = False, mapping: dict | None = None,
+    *, workspace: Workspace, actor: Actor, file_name: str, skip_errors: bool = False, mapping: dict | None = None,
     enqueue: bool = True,
 ) -> ImportJob:
     """Creates a queued job and enqueues its task once the transaction commits."""
@@ -144,7 +143,7 @@ def import_job_create(
     with transaction.atomic():
         job = ImportJob.objects.create(
             workspace=workspace, file_name=file_name, skip_errors=skip_errors, mapping=mapping or {},
-            created_by=user, updated_by=user,
+            created_by=actor.user, updated_by=actor.user,
         )
         if enqueue:
             from .tasks import import_job_run_task
@@ -154,11 +153,11 @@ def import_job_create(
     return job
 
 
-def import_job_cancel(*, workspace: Workspace, job: ImportJob, user=None) -> ImportJob:
+def import_job_cancel(*, workspace: Workspace, actor: Actor, job: ImportJob) -> ImportJob:
     """Stops a queued or running job; chunks already committed stay imported."""
     now = timezone.now()
     changed = ImportJob.objects.filter(pk=job.pk, workspace=workspace, status__in=ImportJob.ACTIVE).update(
-        status=ImportJob.Status.CANCELLED, finished_at=now, updated_at=now, updated_by=user, lease_owner="",
+        status=ImportJob.Status.CANCELLED, finished_at=now, updated_at=now, updated_by=actor.user, lease_owner="",
         lease_expires_at=None, message="Cancelled.",
     )
     job.refresh_from_db()
@@ -253,11 +252,12 @@ def import_job_run(*, job_id: int, on_progress: Callable[[ImportJob], None] | No
         _finish(job_id, owner, ImportJob.Status.FAILED, "The uploaded file no longer exists.")
         return "failed"
     try:
+        actor = _job_actor(job)
         if not job.skip_errors and not job.validated:
-            if not _validation_pass(job, import_file, owner, on_progress):
+            if not _validation_pass(job, actor, import_file, owner, on_progress):
                 return "failed"
             job.refresh_from_db()
-        _write_pass(job, import_file, owner, on_progress)
+        _write_pass(job, actor, import_file, owner, on_progress)
     except _LeaseLost:
         return "stopped"
     except CsvFileError as exc:
@@ -265,8 +265,7 @@ def import_job_run(*, job_id: int, on_progress: Callable[[ImportJob], None] | No
         _finish(job_id, owner, ImportJob.Status.FAILED, exc.message, errors=[error], error_count=F("error_count") + 1)
         return "failed"
     except (DomainError, MappingError) as exc:
-        message = str(getattr(exc, "detail", exc))
-        _finish(job_id, owner, ImportJob.Status.FAILED, message)
+        _finish(job_id, owner, ImportJob.Status.FAILED, exc.message if isinstance(exc, DomainError) else str(exc))
         return "failed"
     except Exception as exc:
         _finish(job_id, owner, ImportJob.Status.FAILED, f"Internal error: {type(exc).__name__}.")
@@ -275,13 +274,27 @@ def import_job_run(*, job_id: int, on_progress: Callable[[ImportJob], None] | No
     return job.status
 
 
+def _job_actor(job: ImportJob) -> Actor:
+    """The job acts for the member who started it, with their role now (the
+    CLI's jobs, started by nobody, act as the system). A starter who has left
+    the workspace can no longer import into it."""
+    if job.created_by_id is None:
+        return Actor.import_job(job, on_behalf_of=Actor.system("cli"))
+    role = Membership.objects.filter(workspace_id=job.workspace_id, user_id=job.created_by_id).values_list(
+        "role", flat=True
+    ).first()
+    if role is None:
+        raise DomainError("The member who started this import is no longer in the workspace.", code="not_a_member")
+    return Actor.import_job(job, on_behalf_of=Actor.member(job.created_by, role))
+
+
 def _header_failure(job_id, owner, plan) -> None:
     errors = [i.as_dict() for i in plan.issues]
     _finish(job_id, owner, ImportJob.Status.FAILED, errors[0]["message"], errors=errors, error_count=len(errors),
             headers=plan.header)
 
 
-def _validation_pass(job: ImportJob, import_file: ImportFile, owner: str, on_progress) -> bool:
+def _validation_pass(job: ImportJob, actor: Actor, import_file: ImportFile, owner: str, on_progress) -> bool:
     """skip_errors=false: reads the whole file first; any invalid row fails
     the job with nothing written. Re-run from the start after a restart."""
     workspace = job.workspace
@@ -294,7 +307,7 @@ def _validation_pass(job: ImportJob, import_file: ImportFile, owner: str, on_pro
         if plan.issues:
             _header_failure(job.pk, owner, plan)
             return False
-        references = References(workspace, job.created_by, plan)
+        references = References(workspace, actor, plan)
         # The pass starts from scratch (again, after a restart): so do its errors.
         ImportJobError.objects.filter(job=job).delete()
         ImportJob.objects.filter(pk=job.pk, lease_owner=owner).update(errors=[], error_count=0)
@@ -321,9 +334,22 @@ def _validation_pass(job: ImportJob, import_file: ImportFile, owner: str, on_pro
     return True
 
 
-def _write_pass(job: ImportJob, import_file: ImportFile, owner: str, on_progress) -> None:
+def _refused_rows(chunk, result, plan) -> list:
+    """Rows the bulk upsert did not write (they would change a contact the
+    starter may not), as rejected rows with their cells, for errors.csv."""
+    if not result.rejected:
+        return []
+    header = plan.header_of("external_client_id")
+    cells = chunk.cells_by_row()
+    refused = []
+    for index, why in result.rejected:
+        row = chunk.valid[index][0]
+        refused.append((row, cells.get(row, []), [Issue(row, header, why.code, why.message)]))
+    return refused
+
+
+def _write_pass(job: ImportJob, actor: Actor, import_file: ImportFile, owner: str, on_progress) -> None:
     workspace = job.workspace
-    user = job.created_by
     with open_stream(workspace.pk, job.file_name) as stream:
         plan = file_plan(stream, job.mapping)
         if plan.issues:
@@ -331,10 +357,10 @@ def _write_pass(job: ImportJob, import_file: ImportFile, owner: str, on_progress
             return
         if not job.headers:
             ImportJob.objects.filter(pk=job.pk).update(headers=plan.header)
-        references = References(workspace, user, plan)
+        references = References(workspace, actor, plan)
         fields = [REFERENCE_FIELDS.get(f, f) for f in plan.fields if f != "tags"]
         with_tags = "tags" in plan.fields
-        defaults = {"label_id": label_get_default(workspace=workspace).pk, "owner_id": getattr(user, "pk", None)}
+        defaults = {"label_id": label_get_default(workspace=workspace).pk, "owner_id": actor.user_id}
         errors = list(job.errors)
         for chunk in iter_chunks(stream, plan, references, region=workspace.default_phone_region,
                                  start=job.checkpoint, size_bytes=import_file.size):
@@ -346,14 +372,15 @@ def _write_pass(job: ImportJob, import_file: ImportFile, owner: str, on_progress
                     values.pop("tags", None)
                     rows.append(values)
                 result = contacts_bulk_upsert(
-                    workspace=workspace, user=user, rows=rows, tags=tag_ids, defaults=defaults, fields=fields
+                    workspace=workspace, actor=actor, rows=rows, tags=tag_ids, defaults=defaults, fields=fields
                 )
-                errors_grew = _record_errors(locked, chunk.invalid, errors)
+                invalid = chunk.invalid + _refused_rows(chunk, result, plan)
+                errors_grew = _record_errors(locked, invalid, errors)
                 locked.checkpoint = chunk.consumed
                 locked.processed_rows += len(chunk.valid) + len(chunk.invalid)
                 locked.created += result.created
                 locked.updated += result.updated
-                locked.skipped += len(chunk.invalid)
+                locked.skipped += len(invalid)
                 locked.progress = _progress(locked, chunk.bytes_read, import_file.size)
                 locked.updated_at = timezone.now()
                 locked.save(update_fields=[

@@ -1,29 +1,28 @@
 """Column matching and row validation for contact imports.
 
-The rules are the contacts API's (contacts.validators for email and phone,
-the model's choices and max lengths, labels/stages/owners of the workspace);
-they run as plain functions over whole chunks of rows, with one query per
-kind of reference per chunk, because a DRF serializer per row manages about
-1,500 rows/s and a file has up to a million.
+A row is checked by the contacts' own rule set (contacts.services.rules,
+the one the API and the admin use: lengths, enums in any case, emails,
+phones), called per row as a plain function over whole chunks, because a
+DRF serializer per row manages about 1,500 rows/s and a file has up to a
+million. References by name (label, stage, owner_email) are resolved
+against the workspace afterwards, one query per kind per chunk
+(imports.pipeline.References).
 """
 import re
 from dataclasses import dataclass, field
 
-from contacts.models import Contact
-from contacts.validators import EMAIL_INVALID, normalize_email, normalize_phone
+from contacts.services import rules
 
 MAX_ERRORS = 1000
 TAG_SPLIT = re.compile(r"[;|]")
-TEXT_FIELD_MAX = 10_000  # TextFields (address, note) have no column limit; a cell this long is a mistake.
 
-TEXT_FIELDS = (
+# The contact fields a column can feed directly, and the references by name.
+CONTACT_FIELDS = (
     "name", "surname", "local_name", "country_code", "address", "city", "country", "code", "title", "note",
-    "external_client_id",
+    "external_client_id", "email", "phone", "secondary_phone", "type", "visibility_type", "tags",
 )
-# Every field a column can feed: the contact's own columns plus references by name.
-IMPORT_FIELDS = (
-    *TEXT_FIELDS, "email", "phone", "secondary_phone", "type", "visibility_type", "tags", "label", "stage", "owner_email",
-)
+REFERENCES = ("label", "stage", "owner_email")
+IMPORT_FIELDS = (*CONTACT_FIELDS, *REFERENCES)
 ALIASES = {"firstname": "name", "lastname": "surname", "labelname": "label", "stagename": "stage", "owner": "owner_email",
            "clientstage": "stage", "tag": "tags"}
 
@@ -33,19 +32,6 @@ def _key(text: str) -> str:
 
 
 _BY_KEY = {**{_key(f): f for f in IMPORT_FIELDS}, **ALIASES}
-
-
-def _max_length(name: str) -> int:
-    if name in ("label",):
-        return 100
-    if name in ("stage", "tags"):
-        return 100
-    if name == "owner_email":
-        return 254
-    return Contact._meta.get_field(name).max_length or TEXT_FIELD_MAX
-
-
-MAX_LENGTHS = {name: _max_length(name) for name in IMPORT_FIELDS}
 
 
 @dataclass
@@ -126,24 +112,6 @@ def plan_columns(header: list[str] | None, mapping: dict | None = None) -> Colum
 
 
 # -- rows ----------------------------------------------------------------------
-def _enum(values: set[str], label: str):
-    allowed = ", ".join(sorted(values))
-
-    def check(value: str):
-        lowered = value.lower()
-        if lowered not in values:
-            raise ValueError(f'"{value}" is not a valid choice ({allowed}).', "invalid_choice")
-        return lowered
-
-    return check
-
-
-_CHECKS = {
-    "type": _enum(set(Contact.Type.values), "type"),
-    "visibility_type": _enum(set(Contact.Visibility.values), "visibility_type"),
-}
-
-
 def validate_rows(records, plan: ColumnPlan, region: str):
     """Checks each (row, cells) on its own (no database): returns
     [(values | None, issues)] aligned with `records` (only that crosses the
@@ -153,56 +121,32 @@ def validate_rows(records, plan: ColumnPlan, region: str):
     width = len(plan.header)
     columns = sorted(plan.columns.items())
     header = plan.header
-    cc_index = next((i for i, f in columns if f == "country_code"), None)
+    header_of = {name: header[index] for index, name in columns}
+    check = rules.check
     out = []
     for row, cells in records:
         if len(cells) != width:
-            issue = Issue(
-                row, None, "field_count",
-                f"The row has {len(cells)} fields; the header has {width}.",
-            )
+            issue = Issue(row, None, "field_count", f"The row has {len(cells)} fields; the header has {width}.")
             out.append((None, [issue]))
             continue
-        values = {}
-        issues = []
-        country_code = cells[cc_index].strip() if cc_index is not None else ""
+        given, references = {}, {}
         for index, name in columns:
             value = cells[index].strip()
             if not value:
-                continue
-            if len(value) > MAX_LENGTHS[name] and name != "tags":
-                issues.append(Issue(row, header[index], "max_length",
-                                    f"Ensure this field has no more than {MAX_LENGTHS[name]} characters."))
-                continue
-            try:
-                if name == "phone" or name == "secondary_phone":
-                    value = normalize_phone(value, country_code=country_code, region=region)
-                elif name == "email":
-                    value = normalize_email(value)
-                elif name == "tags":
-                    value = _tags(value)
-                elif name in _CHECKS:
-                    value = _CHECKS[name](value)
-            except ValueError as exc:
-                message = exc.args[0]
-                code = exc.args[1] if len(exc.args) > 1 else ("max_length" if name == "tags" else "invalid")
-                issues.append(Issue(row, header[index], code, message))
-                continue
-            values[name] = value
-        out.append((values if not issues else None, issues))
+                continue  # an empty cell keeps what the contact has
+            if name in REFERENCES:
+                references[name] = value
+            elif name == "tags":
+                given[name] = TAG_SPLIT.split(value)
+            else:
+                given[name] = value
+        values, errors = check(given, region=region)
+        if errors:
+            out.append((None, [Issue(row, header_of[e.field], e.code, e.message) for e in errors]))
+            continue
+        values.update(references)
+        out.append((values, []))
     return out
 
 
-def _tags(value: str) -> list[str]:
-    seen: dict[str, str] = {}
-    for part in TAG_SPLIT.split(value):
-        part = part.strip()
-        if not part:
-            continue
-        if len(part) > MAX_LENGTHS["tags"]:
-            raise ValueError(f"A tag is at most {MAX_LENGTHS['tags']} characters: {part[:40]}...", "max_length")
-        seen.setdefault(part.lower(), part)
-    return list(seen.values())
-
-
-__all__ = ["EMAIL_INVALID", "ColumnPlan", "Issue", "MappingError", "plan_columns", "validate_rows"]
+__all__ = ["ColumnPlan", "Issue", "MappingError", "plan_columns", "validate_rows"]

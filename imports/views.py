@@ -89,12 +89,12 @@ class ImportFileViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, Workspa
         serializer.is_valid(raise_exception=True)
         uploaded = serializer.validated_data["file"]
         import_file = services.import_file_upload(
-            workspace=self.workspace, user=request.user, uploaded=uploaded, original_name=uploaded.name
+            workspace=self.workspace, actor=self.actor, uploaded=uploaded, original_name=uploaded.name
         )
         return Response(ImportFileSerializer(import_file).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        services.import_file_delete(workspace=self.workspace, import_file=instance)
+        services.import_file_delete(workspace=self.workspace, actor=self.actor, import_file=instance)
 
 
 @extend_schema_view(
@@ -128,7 +128,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
     def create(self, request):
         serializer = ImportJobCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        job = services.import_job_create(workspace=self.workspace, user=request.user, **serializer.validated_data)
+        job = services.import_job_create(workspace=self.workspace, actor=self.actor, **serializer.validated_data)
         return Response({"job_id": job.pk}, status=status.HTTP_202_ACCEPTED,
                         headers={"Location": f"/v1/crm/imports/{job.pk}"})
 
@@ -147,7 +147,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
     def validate(self, request):
         serializer = ImportValidateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = services.import_validate(workspace=self.workspace, user=request.user, **serializer.validated_data)
+        result = services.import_validate(workspace=self.workspace, actor=self.actor, **serializer.validated_data)
         return Response(result)
 
     @extend_schema(
@@ -159,7 +159,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
         tags=TAGS,
     )
     def cancel(self, request, pk=None):
-        job = services.import_job_cancel(workspace=self.workspace, job=self.get_object(), user=request.user)
+        job = services.import_job_cancel(workspace=self.workspace, actor=self.actor, job=self.get_object())
         return Response(ImportJobSerializer(job).data)
 
     @extend_schema(

@@ -2,10 +2,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
-from crm.models import WorkspaceScopedModel
+from crm.models import VersionedModel, WorkspaceScopedModel
 
 
-class ContactLabel(WorkspaceScopedModel):
+class ContactLabel(VersionedModel, WorkspaceScopedModel):
     """A Deskera contact label. Each workspace has exactly one default label
     ("No label") that contacts fall back to."""
 

@@ -1,15 +1,9 @@
 """Reads for contact labels."""
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
-
 from crm.models import Workspace
 
 from .models import ContactLabel
-
-
-def label_list(*, workspace: Workspace) -> QuerySet:
-    return ContactLabel.objects.filter(workspace=workspace).order_by("id")
 
 
 def label_get_by_names(*, workspace: Workspace, names: Iterable[str]) -> dict[str, ContactLabel]:

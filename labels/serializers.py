@@ -48,8 +48,9 @@ class ContactLabelSerializer(WorkspaceModelSerializer):
 
     class Meta:
         model = ContactLabel
-        fields = ["id", "name", "color", "icon", "owner_id", "tenant_id", "is_default", "created_at", "updated_at"]
-        read_only_fields = ["created_at", "updated_at"]
+        fields = ["id", "name", "color", "icon", "owner_id", "tenant_id", "is_default", "version", "created_at",
+                  "updated_at"]
+        read_only_fields = ["version", "created_at", "updated_at"]
 
 
 class ContactLabelBriefSerializer(serializers.ModelSerializer):

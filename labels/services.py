@@ -1,11 +1,12 @@
 """Writes for contact labels: the workspace defaults, create, update, delete."""
-from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from crm.actors import Actor
 from crm.errors import Conflict, field_error
 from crm.models import Workspace
+from crm.services import lock_version, model_update, saved_or
 
 from .models import ContactLabel
 
@@ -46,35 +47,31 @@ def _name_taken(*, workspace: Workspace, name: str, exclude_id: int | None = Non
     return queryset.exists()
 
 
-def _save(label: ContactLabel, **kwargs) -> None:
-    # The savepoint turns a concurrent duplicate into a 400 instead of a
-    # broken transaction and a 500.
-    try:
-        with transaction.atomic():
-            label.save(**kwargs)
-    except IntegrityError:
-        raise field_error("name", UNIQUE_NAME_MESSAGE, code="unique")
+def _name_duplicate():
+    return field_error("name", UNIQUE_NAME_MESSAGE, code="unique")
 
 
 @transaction.atomic
 def label_create(
     *,
     workspace: Workspace,
-    user: AbstractBaseUser | None,
+    actor: Actor,
     name: str,
     color: str = "",
     icon: str = "",
-    owner: AbstractBaseUser | None = None,
+    owner=None,
 ) -> ContactLabel:
     name = name.strip()
     if _name_taken(workspace=workspace, name=name):
-        raise field_error("name", UNIQUE_NAME_MESSAGE, code="unique")
+        raise _name_duplicate()
     now = timezone.now()
     label = ContactLabel(
         workspace=workspace, name=name, color=color, icon=icon, owner=owner,
-        created_at=now, updated_at=now, created_by=user, updated_by=user,
+        created_at=now, updated_at=now, created_by=actor.user, updated_by=actor.user,
     )
-    _save(label)
+    # The savepoint turns a concurrent duplicate into a 400 instead of a 500.
+    with saved_or(_name_duplicate()):
+        label.save()
     return label
 
 
@@ -83,27 +80,20 @@ LABEL_UPDATABLE_FIELDS = ("name", "color", "icon", "owner")
 
 @transaction.atomic
 def label_update(
-    *, workspace: Workspace, label: ContactLabel, user: AbstractBaseUser | None, changes: dict
+    *, workspace: Workspace, actor: Actor, label: ContactLabel, changes: dict, expected_version: int | None = None
 ) -> ContactLabel:
     """Applies `changes` (a subset of name, color, icon, owner)."""
     changes = dict(changes)
-    unknown = set(changes) - set(LABEL_UPDATABLE_FIELDS)
-    if unknown:
-        raise TypeError(f"label_update() got unexpected fields {sorted(unknown)}")
     if "name" in changes:
         changes["name"] = changes["name"].strip()
         if _name_taken(workspace=workspace, name=changes["name"], exclude_id=label.pk):
-            raise field_error("name", UNIQUE_NAME_MESSAGE, code="unique")
-    for field, value in changes.items():
-        setattr(label, field, value)
-    label.updated_by = user
-    label.updated_at = timezone.now()
-    _save(label, update_fields=[*changes, "updated_by", "updated_at"])
-    return label
+            raise _name_duplicate()
+    return model_update(instance=label, changes=changes, updatable=LABEL_UPDATABLE_FIELDS, actor=actor,
+                        expected_version=expected_version, duplicate=_name_duplicate())
 
 
 @transaction.atomic
-def label_delete(*, workspace: Workspace, label: ContactLabel) -> int:
+def label_delete(*, workspace: Workspace, actor: Actor, label: ContactLabel, expected_version: int | None = None) -> int:
     """Deletes a label after moving its contacts to the default label (one
     UPDATE, same transaction: contact.label is PROTECT). Returns how many
     contacts moved. The default label itself cannot be deleted (409)."""
@@ -115,9 +105,11 @@ def label_delete(*, workspace: Workspace, label: ContactLabel) -> int:
         )
     # The row lock makes a concurrent contact write that points at this label
     # (it takes a key-share lock on it) wait, so none slips in before the delete.
-    ContactLabel.objects.select_for_update().filter(pk=label.pk).exists()
+    lock_version(label, expected_version)
     default = label_get_default(workspace=workspace)
     # Bump the version and stamp so the change shows up to syncs and ETags.
-    moved = label.contacts.update(label=default, updated_at=timezone.now(), version=F("version") + 1)
+    moved = label.contacts.update(
+        label=default, updated_at=timezone.now(), updated_by=actor.user, version=F("version") + 1
+    )
     label.delete()
     return moved

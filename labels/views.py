@@ -56,13 +56,16 @@ class ContactLabelViewSet(WorkspaceModelViewSet):
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         data.setdefault("owner", self.request.user)
-        serializer.instance = services.label_create(workspace=self.workspace, user=self.request.user, **data)
+        serializer.instance = services.label_create(workspace=self.workspace, actor=self.actor, **data)
 
     def perform_update(self, serializer):
         serializer.instance = services.label_update(
-            workspace=self.workspace, label=serializer.instance, user=self.request.user, changes=serializer.validated_data
+            workspace=self.workspace, actor=self.actor, label=serializer.instance, changes=serializer.validated_data,
+            expected_version=self.expected_version(),
         )
 
     def destroy(self, request, *args, **kwargs):
-        services.label_delete(workspace=self.workspace, label=self.get_object())
+        services.label_delete(
+            workspace=self.workspace, actor=self.actor, label=self.get_object(), expected_version=self.expected_version()
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

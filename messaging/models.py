@@ -1,10 +1,10 @@
 from django.db import models
 from django.db.models import Q
 
-from crm.models import WorkspaceScopedModel
+from crm.models import VersionedModel, WorkspaceScopedModel
 
 
-class Integration(WorkspaceScopedModel):
+class Integration(VersionedModel, WorkspaceScopedModel):
     """A channel messages go out through. `config` holds the provider's
     non-secret settings (validated by the provider class); `secret` signs
     outbound webhooks and inbound status reports and is never returned."""
@@ -29,7 +29,7 @@ class Integration(WorkspaceScopedModel):
         return f"{self.name} ({self.provider})"
 
 
-class Conversation(WorkspaceScopedModel):
+class Conversation(VersionedModel, WorkspaceScopedModel):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         CLOSED = "closed", "Closed"

@@ -1,8 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from contacts.models import Contact
-from crm.serializers import StrictCharField, WorkspaceModelSerializer, WorkspaceRelatedField, no_nul_in_json
+from crm.serializers import MAX_ID, StrictCharField, WorkspaceModelSerializer, WorkspaceRelatedField, no_nul_in_json
 
 from .models import Conversation, Integration, Message
 
@@ -43,10 +42,11 @@ class IntegrationSerializer(WorkspaceModelSerializer):
             "has_secret",
             "active",
             "status_url",
+            "version",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "created_at", "updated_at"]
+        read_only_fields = ["id", "version", "created_at", "updated_at"]
 
     def get_has_secret(self, obj) -> bool:
         return bool(obj.secret)
@@ -62,8 +62,8 @@ class IntegrationSerializer(WorkspaceModelSerializer):
 
 # -- conversations ----------------------------------------------------------
 class ConversationSerializer(WorkspaceModelSerializer):
-    contact_id = WorkspaceRelatedField(
-        source="contact", queryset=Contact.objects.filter(deleted_at__isnull=True)
+    contact_id = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="A live contact you may see."
     )
     integration_id = WorkspaceRelatedField(source="integration", queryset=Integration.objects.all())
 
@@ -75,10 +75,11 @@ class ConversationSerializer(WorkspaceModelSerializer):
             "integration_id",
             "status",
             "last_message_at",
+            "version",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "status", "last_message_at", "created_at", "updated_at"]
+        read_only_fields = ["id", "status", "last_message_at", "version", "created_at", "updated_at"]
         # the service answers a second open conversation with 409 and its id
         validators = []
 

@@ -7,18 +7,19 @@ from datetime import timedelta
 from enum import Enum
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F, ProtectedError, Q
 from django.utils import timezone
 
+from contacts import services as contacts
 from crm import metrics
+from crm.actors import Actor
 from crm.errors import Conflict, ObjectsNotFound, field_error
 from crm.models import Workspace
+from crm.services import lock_version, model_update
 
-from . import selectors
 from .models import Conversation, Integration, Message, MessageTag
 from .providers import ConfigError, DeliveryError, get_provider
 from .templating import placeholder_values, render_components
@@ -59,7 +60,7 @@ def _clean_integration(*, provider: str, config: dict, secret: str) -> dict:
 def integration_create(
     *,
     workspace: Workspace,
-    user: AbstractBaseUser | None,
+    actor: Actor,
     name: str,
     provider: str = Integration.Provider.CONSOLE,
     config: dict | None = None,
@@ -74,18 +75,20 @@ def integration_create(
         config=cleaned,
         secret=secret,
         active=active,
-        created_by=user,
-        updated_by=user,
+        created_by=actor.user,
+        updated_by=actor.user,
     )
+
+
+INTEGRATION_UPDATABLE = ("name", "provider", "config", "secret", "active")
 
 
 @transaction.atomic
 def integration_update(
-    *, workspace: Workspace, integration: Integration, user: AbstractBaseUser | None, **changes
+    *, workspace: Workspace, actor: Actor, integration: Integration, changes: dict,
+    expected_version: int | None = None,
 ) -> Integration:
-    unknown = set(changes) - {"name", "provider", "config", "secret", "active"}
-    if unknown:
-        raise TypeError(f"integration_update() got unexpected fields {sorted(unknown)}")
+    changes = dict(changes)
     provider = changes.get("provider", integration.provider)
     if "config" in changes or "provider" in changes:
         config = changes.get(
@@ -95,16 +98,15 @@ def integration_update(
         config = integration.config
     secret = changes.get("secret", integration.secret)
     changes["config"] = _clean_integration(provider=provider, config=config, secret=secret)
-    for name, value in changes.items():
-        setattr(integration, name, value)
-    integration.updated_by = user
-    integration.updated_at = timezone.now()
-    integration.save()
-    return integration
+    return model_update(instance=integration, changes=changes, updatable=INTEGRATION_UPDATABLE, actor=actor,
+                        expected_version=expected_version)
 
 
 @transaction.atomic
-def integration_delete(*, workspace: Workspace, integration: Integration) -> None:
+def integration_delete(
+    *, workspace: Workspace, actor: Actor, integration: Integration, expected_version: int | None = None
+) -> None:
+    lock_version(integration, expected_version)
     try:
         with transaction.atomic():
             integration.delete()
@@ -117,7 +119,7 @@ def integration_delete(*, workspace: Workspace, integration: Integration) -> Non
 
 # -- conversations ----------------------------------------------------------
 def _open_conversation(
-    *, workspace: Workspace, contact, integration: Integration, user
+    *, workspace: Workspace, actor: Actor, contact, integration: Integration
 ) -> tuple[Conversation, bool]:
     """The open conversation of contact and integration, opened if none.
     The partial unique constraint makes concurrent callers agree on one."""
@@ -135,8 +137,8 @@ def _open_conversation(
                 workspace=workspace,
                 contact=contact,
                 integration=integration,
-                created_by=user,
-                updated_by=user,
+                created_by=actor.user,
+                updated_by=actor.user,
             ), True
     except IntegrityError:
         return Conversation.objects.get(
@@ -149,10 +151,13 @@ def _open_conversation(
 
 @transaction.atomic
 def conversation_create(
-    *, workspace: Workspace, user: AbstractBaseUser | None, contact, integration: Integration
+    *, workspace: Workspace, actor: Actor, contact_id: int, integration: Integration
 ) -> Conversation:
+    """Opens a conversation with a contact the actor may see (any other id
+    is a 400 "does not exist" on contact_id, as for an unknown one)."""
+    contact = contacts.contact_for_messaging(workspace=workspace, actor=actor, contact_id=contact_id)
     conversation, created = _open_conversation(
-        workspace=workspace, contact=contact, integration=integration, user=user
+        workspace=workspace, actor=actor, contact=contact, integration=integration
     )
     if not created:
         raise Conflict(
@@ -165,27 +170,24 @@ def conversation_create(
 
 @transaction.atomic
 def conversation_update(
-    *, workspace: Workspace, conversation: Conversation, user: AbstractBaseUser | None, status: str
+    *, workspace: Workspace, actor: Actor, conversation: Conversation, status: str,
+    expected_version: int | None = None,
 ) -> Conversation:
-    conversation.status = status
-    conversation.updated_by = user
-    conversation.updated_at = timezone.now()
-    try:
-        with transaction.atomic():
-            conversation.save(update_fields=["status", "updated_by", "updated_at"])
-    except IntegrityError:
-        raise Conflict(
+    return model_update(
+        instance=conversation, changes={"status": status}, updatable=("status",), actor=actor,
+        expected_version=expected_version,
+        duplicate=Conflict(
             "Another open conversation of this contact on this integration exists; close it first.",
             code="conversation_exists",
-        )
-    return conversation
+        ),
+    )
 
 
 # -- messages ---------------------------------------------------------------
 def _enqueue_delivery(message: Message) -> None:
     from .tasks import enqueue_delivery
 
-    transaction.on_commit(lambda: enqueue_delivery(message.pk))
+    enqueue_delivery(message.pk)
 
 
 def _touch_conversation(conversation: Conversation, at) -> None:
@@ -199,8 +201,8 @@ def _touch_conversation(conversation: Conversation, at) -> None:
 def message_add(
     *,
     workspace: Workspace,
+    actor: Actor,
     conversation: Conversation,
-    user: AbstractBaseUser | None,
     content: str,
     type: str,
     note_type: str = "",
@@ -248,24 +250,24 @@ def message_add(
         status=Message.Status.INTERNAL if is_note else Message.Status.PENDING,
         created_at=now,
         updated_at=now,
-        created_by=user,
-        updated_by=user,
+        created_by=actor.user,
+        updated_by=actor.user,
     )
-    _set_tags(workspace=workspace, message=message, values=tags, user=user)
+    _set_tags(workspace=workspace, actor=actor, message=message, values=tags)
     _touch_conversation(conversation, now)
     if not is_note:
         _enqueue_delivery(message)
     return message
 
 
-def _set_tags(*, workspace: Workspace, message: Message, values: Sequence[str], user) -> None:
+def _set_tags(*, workspace: Workspace, actor: Actor, message: Message, values: Sequence[str]) -> None:
     from tags.services import tags_resolve
 
     resolved = (
         tags_resolve(
             workspace=workspace,
+            actor=actor,
             values=list(values),
-            user=user,
             types=("message", "common"),
             create_type="message",
         )
@@ -278,40 +280,11 @@ def _set_tags(*, workspace: Workspace, message: Message, values: Sequence[str], 
     message._prefetched_objects_cache = {"tags": resolved}
 
 
-def _contact_for_notification(
-    *, workspace: Workspace, user, client_id: int | None, phone: str | None
-):
-    from contacts.validators import normalize_phone
-
-    if client_id is not None:
-        contact = selectors.contact_get(workspace=workspace, contact_id=client_id)
-        if contact is None:
-            raise field_error(
-                "client_id",
-                f"No contact with id {client_id} in this workspace.",
-                code="does_not_exist",
-            )
-        return contact
-    try:
-        normalized = normalize_phone(phone, region=workspace.default_phone_region)
-    except ValueError as exc:
-        raise field_error("phone", str(exc))
-    contact = selectors.contact_by_phone(workspace=workspace, phone=normalized)
-    if contact is not None:
-        return contact
-    from contacts.services import contact_upsert
-
-    contact, _ = contact_upsert(
-        workspace=workspace, user=user, data={"external_client_id": normalized, "phone": normalized}
-    )
-    return contact
-
-
 @transaction.atomic
 def notification_send(
     *,
     workspace: Workspace,
-    user: AbstractBaseUser | None,
+    actor: Actor,
     integration: Integration,
     template_name: str,
     client_id: int | None = None,
@@ -321,18 +294,21 @@ def notification_send(
     trunk: str = "",
     sender_id: str = "",
 ) -> Message:
-    """The sendNotification operation: finds (or creates, by phone) the
-    contact, finds or opens its conversation on the integration, renders the
-    placeholders, stores a template message and enqueues its delivery."""
+    """The sendNotification operation: finds (or creates, by phone) a
+    contact the actor may see, finds or opens its conversation on the
+    integration, renders the placeholders, stores a template message and
+    enqueues its delivery."""
     if client_id is None and not phone:
         raise field_error("client_id", "Give client_id or phone.", code="required")
     if not integration.active:
         raise field_error("integration_id", "The integration is not active.", code="inactive")
-    contact = _contact_for_notification(
-        workspace=workspace, user=user, client_id=client_id, phone=phone
-    )
+    if client_id is not None:
+        contact = contacts.contact_for_messaging(workspace=workspace, actor=actor, contact_id=client_id,
+                                                 field="client_id")
+    else:
+        contact = contacts.contact_for_phone(workspace=workspace, actor=actor, phone=phone)
     conversation, _ = _open_conversation(
-        workspace=workspace, contact=contact, integration=integration, user=user
+        workspace=workspace, actor=actor, contact=contact, integration=integration
     )
     components = (
         render_components(template_components, placeholder_values(contact))
@@ -355,8 +331,8 @@ def notification_send(
         sender_id=sender_id,
         created_at=now,
         updated_at=now,
-        created_by=user,
-        updated_by=user,
+        created_by=actor.user,
+        updated_by=actor.user,
     )
     _touch_conversation(conversation, now)
     _enqueue_delivery(message)
@@ -401,12 +377,12 @@ def message_payload(message: Message) -> dict:
     return payload
 
 
-def message_deliver(*, message_id: int, final_attempt: bool) -> DeliveryOutcome:
+def message_deliver(*, message_id: int, final_attempt: bool, actor: Actor) -> DeliveryOutcome:
     """Sends one pending message through its integration's provider (see
     _message_deliver), then counts the outcome by provider
     (crm_message_deliveries_total) and logs it with the message's id and
     workspace."""
-    outcome, message = _message_deliver(message_id=message_id, final_attempt=final_attempt)
+    outcome, message = _message_deliver(message_id=message_id, final_attempt=final_attempt, actor=actor)
     provider = message.integration.provider if message is not None else None
     if provider:  # not a skipped redelivery
         metrics.record_delivery(provider, outcome.value)
@@ -417,12 +393,15 @@ def message_deliver(*, message_id: int, final_attempt: bool) -> DeliveryOutcome:
     return outcome
 
 
-def _message_deliver(*, message_id: int, final_attempt: bool) -> tuple[DeliveryOutcome, Message | None]:
+def _message_deliver(
+    *, message_id: int, final_attempt: bool, actor: Actor
+) -> tuple[DeliveryOutcome, Message | None]:
     """Sends one pending message through its integration's provider.
 
     Check-and-claim: one UPDATE takes the row only if it is still pending and
     not claimed by a live run, so a redelivered task never sends twice. No
-    transaction is held while the provider is called."""
+    transaction is held while the provider is called. `actor`: the system
+    (the delivery task), stamped on the message's status changes."""
     now = timezone.now()
     claimed = (
         Message.objects.filter(pk=message_id, status=Message.Status.PENDING)
@@ -447,10 +426,11 @@ def _message_deliver(*, message_id: int, final_attempt: bool) -> tuple[DeliveryO
     except DeliveryError as exc:
         error = str(exc)[:2000]
         if exc.transient and not final_attempt:
-            pending.update(error=error, claimed_until=None, updated_at=timezone.now())
+            pending.update(error=error, claimed_until=None, updated_at=timezone.now(), updated_by=actor.user)
             return DeliveryOutcome.RETRY, message
         pending.update(
-            status=Message.Status.FAILED, error=error, claimed_until=None, updated_at=timezone.now()
+            status=Message.Status.FAILED, error=error, claimed_until=None, updated_at=timezone.now(),
+            updated_by=actor.user,
         )
         logger.warning("message %s failed: %s", message_id, error)
         return DeliveryOutcome.FAILED, message
@@ -462,22 +442,24 @@ def _message_deliver(*, message_id: int, final_attempt: bool) -> tuple[DeliveryO
         error="",
         claimed_until=None,
         updated_at=sent_at,
+        updated_by=actor.user,
     )
     return DeliveryOutcome.SENT, message
 
 
 # -- provider status reports ------------------------------------------------
 def message_status_report(
-    *, integration: Integration, external_message_id: str, status: str, error: str = ""
+    *, workspace: Workspace, actor: Actor, integration: Integration, external_message_id: str, status: str,
+    error: str = "",
 ) -> tuple[Message, bool]:
     """Applies a provider's status report. Returns the message and whether it
     changed: a report that would move the status backwards is ignored."""
     messages = Message.objects.filter(
-        workspace_id=integration.workspace_id,
+        workspace=workspace,
         integration=integration,
         external_message_id=external_message_id,
     )
-    changes = {"status": status, "updated_at": timezone.now()}
+    changes = {"status": status, "updated_at": timezone.now(), "updated_by": actor.user}
     if status == Message.Status.FAILED:
         changes["error"] = error[:2000]
     updated = messages.filter(status__in=_FORWARD_FROM[status]).update(**changes)

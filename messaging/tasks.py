@@ -3,7 +3,11 @@
 from celery import shared_task
 from django.conf import settings
 
+from crm.actors import Actor
+
 from . import services
+
+DELIVERY = Actor.system("message delivery")
 
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 10 * 60
@@ -22,7 +26,7 @@ def backoff_seconds(retries: int) -> int:
 def deliver_message(self, message_id: int) -> str:
     retries = self.request.retries or 0
     outcome = services.message_deliver(
-        message_id=message_id, final_attempt=retries >= max_retries()
+        message_id=message_id, final_attempt=retries >= max_retries(), actor=DELIVERY
     )
     if outcome is services.DeliveryOutcome.RETRY:
         raise self.retry(countdown=backoff_seconds(retries))
@@ -30,7 +34,8 @@ def deliver_message(self, message_id: int) -> str:
 
 
 def enqueue_delivery(message_id: int) -> None:
-    """Called on commit by the services. MESSAGING_DELIVERY_QUEUE (optional)
-    routes deliveries to their own queue."""
+    """Sent once the caller's transaction commits (Celery's apply_async_on_commit,
+    as imports do), so the task never runs before its row exists.
+    MESSAGING_DELIVERY_QUEUE (optional) routes deliveries to their own queue."""
     queue = getattr(settings, "MESSAGING_DELIVERY_QUEUE", None)
-    deliver_message.apply_async(args=[message_id], **({"queue": queue} if queue else {}))
+    deliver_message.apply_async_on_commit(args=[message_id], **({"queue": queue} if queue else {}))

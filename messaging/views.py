@@ -5,6 +5,7 @@ from rest_framework import mixins, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.actors import Actor
 from crm.openapi import ErrorSerializer
 from crm.permissions import IsWorkspaceAdminOrReadOnly
 from crm.throttling import TokenRateThrottle
@@ -58,19 +59,19 @@ class IntegrationViewSet(WorkspaceModelViewSet):
 
     def perform_create(self, serializer):
         serializer.instance = services.integration_create(
-            workspace=self.workspace, user=self.request.user, **serializer.validated_data
+            workspace=self.workspace, actor=self.actor, **serializer.validated_data
         )
 
     def perform_update(self, serializer):
         serializer.instance = services.integration_update(
-            workspace=self.workspace,
-            integration=serializer.instance,
-            user=self.request.user,
-            **serializer.validated_data,
+            workspace=self.workspace, actor=self.actor, integration=serializer.instance,
+            changes=serializer.validated_data, expected_version=self.expected_version(),
         )
 
     def perform_destroy(self, instance):
-        services.integration_delete(workspace=self.workspace, integration=instance)
+        services.integration_delete(
+            workspace=self.workspace, actor=self.actor, integration=instance, expected_version=self.expected_version()
+        )
 
 
 @extend_schema(tags=["conversations"])
@@ -93,11 +94,11 @@ class ConversationViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def scope_queryset(self, queryset):
-        return selectors.conversations(queryset=queryset)
+        return selectors.conversations(queryset=queryset, workspace=self.workspace, actor=self.actor)
 
     def perform_create(self, serializer):
         serializer.instance = services.conversation_create(
-            workspace=self.workspace, user=self.request.user, **serializer.validated_data
+            workspace=self.workspace, actor=self.actor, **serializer.validated_data
         )
 
     def partial_update(self, request, *args, **kwargs):
@@ -105,10 +106,8 @@ class ConversationViewSet(
         payload = ConversationUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         conversation = services.conversation_update(
-            workspace=self.workspace,
-            conversation=conversation,
-            user=request.user,
-            **payload.validated_data,
+            workspace=self.workspace, actor=self.actor, conversation=conversation,
+            expected_version=self.expected_version(), **payload.validated_data,
         )
         return Response(ConversationSerializer(conversation).data)
 
@@ -140,12 +139,12 @@ class ConversationMessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
     pagination_class = CursorOnlyPagination
 
     def get_conversation(self) -> Conversation:
-        # 404 for an unknown conversation or one of another workspace
-        return get_object_or_404(
-            Conversation.objects.select_related("integration"),
-            workspace=self.workspace,
-            pk=self.kwargs["conversation_id"],
+        # 404 for an unknown conversation, one of another workspace or of a contact the caller may not see
+        conversations = selectors.conversations(
+            queryset=Conversation.objects.filter(workspace=self.workspace).select_related("integration"),
+            workspace=self.workspace, actor=self.actor,
         )
+        return get_object_or_404(conversations, pk=self.kwargs["conversation_id"])
 
     def scope_queryset(self, queryset):
         return selectors.messages_with_tags(
@@ -163,10 +162,7 @@ class ConversationMessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
         payload = MessageAddSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         message = services.message_add(
-            workspace=self.workspace,
-            conversation=conversation,
-            user=request.user,
-            **payload.validated_data,
+            workspace=self.workspace, actor=self.actor, conversation=conversation, **payload.validated_data
         )
         return Response(MessageAddedSerializer(message).data, status=status.HTTP_201_CREATED)
 
@@ -177,7 +173,7 @@ class MessageViewSet(mixins.RetrieveModelMixin, WorkspaceViewSet):
     serializer_class = MessageSerializer
 
     def scope_queryset(self, queryset):
-        return selectors.messages_with_tags(queryset)
+        return selectors.messages(queryset=queryset, workspace=self.workspace, actor=self.actor)
 
 
 class NotificationView(APIView):
@@ -193,7 +189,7 @@ class NotificationView(APIView):
         payload.is_valid(raise_exception=True)
         message = services.notification_send(
             workspace=request.auth.workspace,
-            user=request.user,
+            actor=Actor.from_token(request.auth),
             **{
                 ("integration" if key == "integration_id" else key): value
                 for key, value in payload.validated_data.items()
@@ -228,7 +224,9 @@ class IntegrationStatusView(APIView):
     def post(self, request, pk):
         payload = StatusReportSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        integration = request.auth
         message, updated = services.message_status_report(
-            integration=request.auth, **payload.validated_data
+            workspace=integration.workspace, actor=Actor.integration(integration), integration=integration,
+            **payload.validated_data,
         )
         return Response({"message_id": message.pk, "status": message.status, "updated": updated})

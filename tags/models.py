@@ -1,10 +1,10 @@
 from django.db import models
 from django.db.models.functions import Lower
 
-from crm.models import WorkspaceScopedModel
+from crm.models import VersionedModel, WorkspaceScopedModel
 
 
-class Tag(WorkspaceScopedModel):
+class Tag(VersionedModel, WorkspaceScopedModel):
     class Type(models.TextChoices):
         COMMON = "common", "Common"
         CLIENT = "client", "Client"

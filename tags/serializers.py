@@ -29,8 +29,8 @@ class TagSerializer(WorkspaceModelSerializer):
 
     class Meta:
         model = Tag
-        fields = ["id", "tag", "type", "order", "description", "workspace_id", "created_at", "updated_at"]
-        read_only_fields = ["created_at", "updated_at"]
+        fields = ["id", "tag", "type", "order", "description", "workspace_id", "version", "created_at", "updated_at"]
+        read_only_fields = ["version", "created_at", "updated_at"]
 
 
 class TagPatchSerializer(serializers.Serializer):

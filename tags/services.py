@@ -2,13 +2,14 @@
 contacts, imports and messaging apps call (tags_resolve, stage_validate)."""
 from collections.abc import Iterable, Sequence
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from crm.actors import Actor
 from crm.errors import ObjectsNotFound, field_error
 from crm.models import Workspace
+from crm.services import lock_version, model_update, saved_or
 
 from .models import Tag
 
@@ -68,22 +69,22 @@ def _read(*, workspace: Workspace, values: list[str], types: Sequence[str]) -> l
 
 
 def _insert_missing(
-    *, workspace: Workspace, values: list[str], tag_type: str, user: AbstractBaseUser | None
+    *, workspace: Workspace, values: list[str], tag_type: str, actor: Actor
 ) -> list[Tag]:
     """One INSERT ... ON CONFLICT DO NOTHING RETURNING for the missing values
     (per BATCH). bulk_create(ignore_conflicts=True) cannot return ids, and the
     unique constraint is on lower(tag), which update_conflicts cannot target."""
     if len(values) > BATCH:
-        return _batched(values, _insert_missing, workspace=workspace, tag_type=tag_type, user=user)
+        return _batched(values, _insert_missing, workspace=workspace, tag_type=tag_type, actor=actor)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    user_id = getattr(user, "pk", None)
+    user_id = actor.user_id
     params: list = []
     for value in values:
         params += [workspace.pk, value, tag_type, now, now, user_id, user_id]
-    row = "(%s, %s, %s, 0, '', %s, %s, %s, %s)"
+    row = "(%s, %s, %s, 0, '', %s, %s, %s, %s, 1)"
     sql = (
         f'INSERT INTO {Tag._meta.db_table} (workspace_id, tag, type, "order", description, created_at, updated_at, '
-        f"created_by_id, updated_by_id) VALUES {', '.join([row] * len(values))} ON CONFLICT DO NOTHING RETURNING *"
+        f"created_by_id, updated_by_id, version) VALUES {', '.join([row] * len(values))} ON CONFLICT DO NOTHING RETURNING *"
     )
     tags = list(Tag.objects.raw(sql, params))
     for tag in tags:
@@ -94,8 +95,8 @@ def _insert_missing(
 def tags_resolve(
     *,
     workspace: Workspace,
+    actor: Actor,
     values: Sequence[str],
-    user: AbstractBaseUser | None = None,
     types: Sequence[str] = (Tag.Type.CLIENT, Tag.Type.COMMON),
     create_type: str = Tag.Type.CLIENT,
     field: str = "tags",
@@ -119,7 +120,7 @@ def tags_resolve(
             found[key] = tag
     missing = {value: key for key, value in spelling.items() if key not in found}
     if missing:
-        for tag in _insert_missing(workspace=workspace, values=list(missing), tag_type=create_type, user=user):
+        for tag in _insert_missing(workspace=workspace, values=list(missing), tag_type=create_type, actor=actor):
             found[missing[tag.tag]] = tag
         raced = [value for value, key in missing.items() if key not in found]
         if raced:
@@ -145,13 +146,8 @@ def stage_validate(*, workspace: Workspace, stage_id) -> Tag:
     return tag
 
 
-def _save(tag: Tag, **kwargs) -> None:
-    # A concurrent duplicate becomes a 400, not a broken transaction.
-    try:
-        with transaction.atomic():
-            tag.save(**kwargs)
-    except IntegrityError:
-        raise field_error("tag", UNIQUE_TAG_MESSAGE, code="unique")
+def _duplicate():
+    return field_error("tag", UNIQUE_TAG_MESSAGE, code="unique")
 
 
 def _tag_taken(*, workspace: Workspace, tag_type: str, value: str, exclude_id: int | None = None) -> bool:
@@ -165,7 +161,7 @@ def _tag_taken(*, workspace: Workspace, tag_type: str, value: str, exclude_id: i
 def tag_create(
     *,
     workspace: Workspace,
-    user: AbstractBaseUser | None,
+    actor: Actor,
     tag: str,
     type: str,
     order: int = 0,
@@ -173,26 +169,27 @@ def tag_create(
 ) -> Tag:
     value = tag.strip()
     if _tag_taken(workspace=workspace, tag_type=type, value=value):
-        raise field_error("tag", UNIQUE_TAG_MESSAGE, code="unique")
+        raise _duplicate()
     now = timezone.now()
     obj = Tag(
         workspace=workspace, tag=value, type=type, order=order, description=description,
-        created_at=now, updated_at=now, created_by=user, updated_by=user,
+        created_at=now, updated_at=now, created_by=actor.user, updated_by=actor.user,
     )
-    _save(obj)
+    # The savepoint turns a concurrent duplicate into a 400, not a broken transaction.
+    with saved_or(_duplicate()):
+        obj.save()
     return obj
 
 
-TAG_UPDATABLE_FIELDS = ("tag", "type", "order", "description")
+TAG_UPDATABLE_FIELDS = ("tag", "order", "description")
 
 
 @transaction.atomic
-def tag_update(*, workspace: Workspace, tag: Tag, user: AbstractBaseUser | None, changes: dict) -> Tag:
+def tag_update(
+    *, workspace: Workspace, actor: Actor, tag: Tag, changes: dict, expected_version: int | None = None
+) -> Tag:
     """Applies `changes` (a subset of tag, type, order, description)."""
     changes = dict(changes)
-    unknown = set(changes) - set(TAG_UPDATABLE_FIELDS)
-    if unknown:
-        raise TypeError(f"tag_update() got unexpected fields {sorted(unknown)}")
     # Contacts and messages point at a tag for what its type means (a
     # stage, a contact tag...), so the type is fixed once created.
     if "type" in changes:
@@ -201,20 +198,17 @@ def tag_update(*, workspace: Workspace, tag: Tag, user: AbstractBaseUser | None,
     if "tag" in changes:
         changes["tag"] = changes["tag"].strip()
         if _tag_taken(workspace=workspace, tag_type=tag.type, value=changes["tag"], exclude_id=tag.pk):
-            raise field_error("tag", UNIQUE_TAG_MESSAGE, code="unique")
-    for name, value in changes.items():
-        setattr(tag, name, value)
-    tag.updated_by = user
-    tag.updated_at = timezone.now()
-    _save(tag, update_fields=[*changes, "updated_by", "updated_at"])
-    return tag
+            raise _duplicate()
+    return model_update(instance=tag, changes=changes, updatable=TAG_UPDATABLE_FIELDS, actor=actor,
+                        expected_version=expected_version, duplicate=_duplicate())
 
 
 @transaction.atomic
-def tag_delete(*, workspace: Workspace, tag: Tag) -> None:
+def tag_delete(*, workspace: Workspace, actor: Actor, tag: Tag, expected_version: int | None = None) -> None:
     """Deletes a tag. The through tables cascade (the tag leaves every contact
     and message carrying it) and contact.stage is SET NULL; the contacts
     concerned get a new version and stamp first so syncs and ETags see it."""
+    lock_version(tag, expected_version)
     relation = Tag._meta.get_field("contacts")  # tags does not import contacts
     contact_model, through = relation.related_model, relation.through
     # A UNION of two index scans; an OR across the join would scan every contact.
@@ -222,12 +216,14 @@ def tag_delete(*, workspace: Workspace, tag: Tag) -> None:
         contact_model.objects.filter(stage_id=tag.pk).order_by().values("pk")
         .union(through.objects.filter(tag_id=tag.pk).values("contact_id"))
     )
-    contact_model.objects.filter(pk__in=concerned).update(updated_at=timezone.now(), version=F("version") + 1)
+    contact_model.objects.filter(pk__in=concerned).update(
+        updated_at=timezone.now(), updated_by=actor.user, version=F("version") + 1
+    )
     tag.delete()
 
 
 @transaction.atomic
-def tags_bulk_patch(*, workspace: Workspace, user: AbstractBaseUser | None, patches: Sequence[dict]) -> int:
+def tags_bulk_patch(*, workspace: Workspace, actor: Actor, patches: Sequence[dict]) -> int:
     """Applies [{id, order?, description?}, ...] all or nothing in one
     UPDATE ... FROM (VALUES ...). Ids must be distinct (400) and all in the
     workspace (404 listing the others, nothing written). Returns the count."""
@@ -253,12 +249,12 @@ def tags_bulk_patch(*, workspace: Workspace, user: AbstractBaseUser | None, patc
         f"WITH v(patch_id, has_order, new_order, has_description, new_description) AS (VALUES {', '.join(rows)}) "
         f'UPDATE {Tag._meta.db_table} AS t SET "order" = CASE WHEN v.has_order THEN v.new_order ELSE t."order" END, '
         "description = CASE WHEN v.has_description THEN v.new_description ELSE t.description END, "
-        "updated_at = %s, updated_by_id = %s "
+        "updated_at = %s, updated_by_id = %s, version = t.version + 1 "
         "FROM v WHERE t.id = v.patch_id AND t.workspace_id = %s RETURNING id"
     )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, now, getattr(user, "pk", None), workspace.pk])
+        cursor.execute(sql, [*params, now, actor.user_id, workspace.pk])
         updated = {row[0] for row in cursor.fetchall()}
     unknown = set(ids) - updated
     if unknown:

@@ -58,17 +58,18 @@ class TagViewSet(WorkspaceModelViewSet):
         return queryset.order_by("order", "tag", "id")
 
     def perform_create(self, serializer):
-        serializer.instance = services.tag_create(
-            workspace=self.workspace, user=self.request.user, **serializer.validated_data
-        )
+        serializer.instance = services.tag_create(workspace=self.workspace, actor=self.actor, **serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = services.tag_update(
-            workspace=self.workspace, tag=serializer.instance, user=self.request.user, changes=serializer.validated_data
+            workspace=self.workspace, actor=self.actor, tag=serializer.instance, changes=serializer.validated_data,
+            expected_version=self.expected_version(),
         )
 
     def destroy(self, request, *args, **kwargs):
-        services.tag_delete(workspace=self.workspace, tag=self.get_object())
+        services.tag_delete(
+            workspace=self.workspace, actor=self.actor, tag=self.get_object(), expected_version=self.expected_version()
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -91,6 +92,6 @@ class TagViewSet(WorkspaceModelViewSet):
         payload = TagBulkPatchSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         updated = services.tags_bulk_patch(
-            workspace=self.workspace, user=request.user, patches=payload.validated_data["patches"]
+            workspace=self.workspace, actor=self.actor, patches=payload.validated_data["patches"]
         )
         return Response({"updated": updated}, status=status.HTTP_200_OK)

@@ -53,11 +53,13 @@ from rest_framework.test import APIClient  # noqa: E402
 
 from contacts.models import Contact  # noqa: E402
 from crm import services as crm_services  # noqa: E402
+from crm.actors import Actor  # noqa: E402
 from crm.authentication import ApiTokenAuthentication  # noqa: E402
 from crm.models import ApiToken, Membership  # noqa: E402
 from labels.models import ContactLabel  # noqa: E402
 from tags.models import Tag  # noqa: E402
 
+SYSTEM = Actor.system("benchmark")
 BASE = "/v1/crm/contacts"
 NULL = "\\N"  # COPY text format
 WORKSPACE_NAME = "Contacts Bench"
@@ -166,13 +168,13 @@ class Fixtures:
     """Workspace, members, labels, tags and tokens the seed and the calls use."""
 
     def __init__(self):
-        self.workspace, _ = crm_services.workspace_get_or_create(name=WORKSPACE_NAME)
-        self.other, _ = crm_services.workspace_get_or_create(name=OTHER_WORKSPACE_NAME)
+        self.workspace, _ = crm_services.workspace_get_or_create(actor=SYSTEM, name=WORKSPACE_NAME)
+        self.other, _ = crm_services.workspace_get_or_create(actor=SYSTEM, name=OTHER_WORKSPACE_NAME)
         users = []
         for i in range(10):
             user = crm_services.user_get_or_create(email=f"bench-user{i}@example.com", first_name="Bench", last_name=f"User{i}")
             crm_services.membership_set(
-                workspace=self.workspace, user=user, role=Membership.Role.ADMIN if i == 0 else Membership.Role.MEMBER
+                workspace=self.workspace, actor=SYSTEM, user=user, role=Membership.Role.ADMIN if i == 0 else Membership.Role.MEMBER
             )
             users.append(user)
         self.admin, self.members = users[0], users[1:]
@@ -202,7 +204,7 @@ class Fixtures:
         self.member_token = self._token(self.members[0])
 
     def _token(self, user):
-        token, plaintext = crm_services.token_create(workspace=self.workspace, user=user, name="bench")
+        token, plaintext = crm_services.token_create(workspace=self.workspace, actor=SYSTEM, user=user, name="bench")
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         return plaintext
 

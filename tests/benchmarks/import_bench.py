@@ -113,9 +113,12 @@ def main():
 
     from contacts.models import Contact
     from crm import services as crm_services
+    from crm.actors import Actor
     from crm.models import Membership
     from imports import services
     from imports.models import ImportFile, ImportJob
+
+    SYSTEM = Actor.system("benchmark")
 
     workdir = Path(tempfile.mkdtemp(prefix="import-bench-"))
     path = workdir / "contacts.csv"
@@ -124,17 +127,18 @@ def main():
     print(f"rows: {n:,}  file: {path.stat().st_size / 1e6:.1f} MB  (generated in {time.monotonic() - t:.1f} s)")
 
     suffix = uuid.uuid4().hex[:6]
-    workspace = crm_services.workspace_create(name=f"bench {suffix}", slug=f"bench-{suffix}")
+    workspace = crm_services.workspace_create(actor=SYSTEM, name=f"bench {suffix}", slug=f"bench-{suffix}")
     user = crm_services.user_get_or_create(email=f"bench-{suffix}@example.com", password=None)
-    crm_services.membership_set(workspace=workspace, user=user, role=Membership.Role.ADMIN)
+    crm_services.membership_set(workspace=workspace, actor=SYSTEM, user=user, role=Membership.Role.ADMIN)
+    actor = Actor.member(user, Membership.Role.ADMIN)
     queue = f"bench-imports-{suffix}"
     settings.IMPORT_QUEUE = queue
 
     # -- validate (what POST /imports/validate runs) --------------------------
     with path.open("rb") as f:
-        stored = services.import_file_upload(workspace=workspace, user=user, uploaded=File(f, name="c.csv"))
+        stored = services.import_file_upload(workspace=workspace, actor=actor, uploaded=File(f, name="c.csv"))
     t = time.monotonic()
-    result = services.import_validate(workspace=workspace, user=user, file_name=stored.file_name)
+    result = services.import_validate(workspace=workspace, actor=actor, file_name=stored.file_name)
     validate_s = time.monotonic() - t
     print(f"validate: {validate_s:.1f} s  ({result['total_rows']:,} rows: {result['valid_rows']:,} valid, "
           f"{result['invalid_rows']:,} invalid)")
@@ -153,8 +157,8 @@ def main():
     try:
         t = time.monotonic()
         with path.open("rb") as f:
-            stored = services.import_file_upload(workspace=workspace, user=user, uploaded=File(f, name="c.csv"))
-        job = services.import_job_create(workspace=workspace, user=user, file_name=stored.file_name, skip_errors=True)
+            stored = services.import_file_upload(workspace=workspace, actor=actor, uploaded=File(f, name="c.csv"))
+        job = services.import_job_create(workspace=workspace, actor=actor, file_name=stored.file_name, skip_errors=True)
         while True:
             memory.sample()
             job.refresh_from_db()
@@ -174,7 +178,7 @@ def main():
 
     # -- COPY of the same rows into the same table, for comparison -----------
     columns = ["workspace_id", "external_client_id", "name", "surname", "email", "phone", "city", "country"]
-    other = crm_services.workspace_create(name=f"bench copy {suffix}", slug=f"bench-copy-{suffix}")
+    other = crm_services.workspace_create(actor=SYSTEM, name=f"bench copy {suffix}", slug=f"bench-copy-{suffix}")
     fixed = {f.attname: f.get_default() for f in Contact._meta.concrete_fields}
     extra = ["type", "local_name", "country_code", "secondary_phone", "address", "code", "title", "note", "logo",
              "visibility_type", "visibility_ids", "custom_fields", "integration_meta", "disabled", "archived_by",
@@ -212,7 +216,7 @@ def main():
         cursor.execute("VACUUM ANALYZE contacts_contact")
         cursor.execute("VACUUM ANALYZE contacts_contactsearch")
     for import_file in ImportFile.objects.filter(workspace=workspace):
-        services.import_file_delete(workspace=workspace, import_file=import_file)
+        services.import_file_delete(workspace=workspace, actor=SYSTEM, import_file=import_file)
     path.unlink()
 
 

@@ -4,7 +4,7 @@ import pytest
 from contacts import services
 from contacts.models import Contact, CustomFieldDefinition
 from labels.models import ContactLabel
-from tests.factories import UserFactory, WorkspaceFactory
+from tests.factories import SYSTEM, UserFactory, WorkspaceFactory, actor_of
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +21,10 @@ def rows():
     ws = WorkspaceFactory()
     owner = UserFactory()
     hot = ContactLabel.objects.get(workspace=ws, name="Hot lead")
-    ann = services.contact_create(workspace=ws, user=owner, data={"name": "Ann", "email": "ann@x.com", "label_id": hot.id})
-    org = services.contact_create(workspace=ws, user=None, data={"name": "Org", "type": "organization"})
-    gone = services.contact_create(workspace=ws, user=None, data={"name": "Gone"})
-    services.contact_archive(workspace=ws, contact=gone, archived_by="SYSTEM")
+    ann = services.contact_create(workspace=ws, actor=actor_of(ws, owner), name="Ann", email="ann@x.com", label_id=hot.id)
+    org = services.contact_create(workspace=ws, actor=SYSTEM, name="Org", type="organization")
+    gone = services.contact_create(workspace=ws, actor=SYSTEM, name="Gone")
+    services.contact_archive(workspace=ws, actor=SYSTEM, contact_id=gone.pk)
     return {"ws": ws, "owner": owner, "hot": hot, "ann": ann, "org": org, "gone": gone}
 
 

@@ -6,9 +6,12 @@ import pytest
 from django.db import connection
 
 from contacts import services
+from contacts.services import lifecycle
+from crm.errors import Conflict
 from contacts.models import Contact, ContactTag
 from labels.models import ContactLabel
 from tags.models import Tag
+from tests.factories import SYSTEM, actor_of
 
 URL = "/v1/crm/contacts"
 
@@ -54,7 +57,7 @@ def test_bulk_seed_sample_zero_ids_leave_fields(api_client, three):
 
 
 def test_bulk_unknown_ids_404_and_nothing_changes(api_client, three, other_client):
-    foreign = services.contact_create(workspace=other_client.workspace, user=other_client.user, data={"name": "F"})
+    foreign = services.contact_create(workspace=other_client.workspace, actor=actor_of(other_client.workspace, other_client.user), name="F")
     response = api_client.patch(URL, {"ids": [three[0].id, 10**9, foreign.id], "visibility_type": "team"}, format="json")
     assert response.status_code == 404
     body = response.json()
@@ -164,12 +167,10 @@ def test_upsert_requires_external_id(api_client):
 def test_upsert_service_from_messaging_shape(api_client):
     """Messaging calls the service with a raw phone and no role."""
     contact, created = services.contact_upsert(
-        workspace=api_client.workspace, user=None, data={"external_client_id": "+447946000958", "phone": "+44 7946 000958"}
-    )
+        workspace=api_client.workspace, actor=SYSTEM, external_client_id="+447946000958", phone="+44 7946 000958")
     assert created and contact.phone == "+447946000958" and contact.owner_id is None
     again, created = services.contact_upsert(
-        workspace=api_client.workspace, user=None, data={"external_client_id": "+447946000958", "phone": "+447946000958"}
-    )
+        workspace=api_client.workspace, actor=SYSTEM, external_client_id="+447946000958", phone="+447946000958")
     assert not created and again.pk == contact.pk
 
 
@@ -182,21 +183,21 @@ def test_concurrent_upserts_make_one_contact(workspace, monkeypatch):
     workers = 8
     gate = threading.Barrier(workers)
     races = []
-    real_save, real_create = services._save, services._create
+    real_save, real_insert = lifecycle._save, lifecycle._insert
 
-    def gated_create(*args, **kwargs):
+    def gated_insert(*args, **kwargs):
         gate.wait(timeout=60)
-        return real_create(*args, **kwargs)
+        return real_insert(*args, **kwargs)
 
     def counting_save(contact, **kwargs):
         try:
             return real_save(contact, **kwargs)
-        except services._ExternalIdTaken:
+        except Conflict:
             races.append(contact.external_client_id)
             raise
 
-    monkeypatch.setattr(services, "_save", counting_save)
-    monkeypatch.setattr(services, "_create", gated_create)
+    monkeypatch.setattr(lifecycle, "_save", counting_save)
+    monkeypatch.setattr(lifecycle, "_insert", gated_insert)
     barrier = threading.Barrier(workers)
     results, errors = [], []
 
@@ -206,8 +207,7 @@ def test_concurrent_upserts_make_one_contact(workspace, monkeypatch):
         try:
             barrier.wait(timeout=10)
             contact, created = services.contact_upsert(
-                workspace=workspace, user=None, data={"external_client_id": "race-1", "name": f"T{i}"}
-            )
+                workspace=workspace, actor=SYSTEM, external_client_id="race-1", name=f"T{i}")
             results.append((contact.pk, created))
         except Exception as exc:  # noqa: BLE001 - a thread's failure is reported by the assert below
             errors.append(exc)

@@ -7,20 +7,20 @@ from contacts.models import Contact, CustomFieldDefinition
 from contacts.serializers import CONTACT_KEYS
 from labels.models import ContactLabel
 from tags.models import Tag
-from tests.factories import UserFactory
+from tests.factories import SYSTEM, UserFactory, actor_of
 
 URL = "/v1/crm/contacts"
 
 
 @pytest.fixture
 def text_field(api_client):
-    return services.custom_field_create(workspace=api_client.workspace, user=api_client.user, label="TT")
+    return services.custom_field_create(workspace=api_client.workspace, actor=actor_of(api_client.workspace, api_client.user), label="TT")
 
 
 @pytest.fixture
 def number_field(api_client):
     return services.custom_field_create(
-        workspace=api_client.workspace, user=api_client.user, label="Number", short_name="num", type="number"
+        workspace=api_client.workspace, actor=actor_of(api_client.workspace, api_client.user), label="Number", short_name="num", type="number"
     )
 
 
@@ -115,8 +115,8 @@ def test_retrieve(api_client, make_contact):
 
 def test_retrieve_shows_only_its_workspaces_custom_fields(api_client, other_client, make_contact, dropdown_field):
     """The definitions come with the contact's row: in id order, its workspace's only."""
-    services.custom_field_create(workspace=other_client.workspace, user=other_client.user, label="Theirs")
-    services.custom_field_create(workspace=api_client.workspace, user=api_client.user, label="Zeta")
+    services.custom_field_create(workspace=other_client.workspace, actor=actor_of(other_client.workspace, other_client.user), label="Theirs")
+    services.custom_field_create(workspace=api_client.workspace, actor=actor_of(api_client.workspace, api_client.user), label="Zeta")
     contact = make_contact(name="Ann", c_field={"drop": "V1"})
     body = api_client.get(f"{URL}/{contact.id}").json()
     assert list(body["c_field"].items()) == [("drop", "V1"), ("Zeta", "")]
@@ -238,9 +238,8 @@ def test_other_workspace_ids_are_rejected(api_client, other_client, make_contact
     other_label = label_get_default(workspace=other_client.workspace)
     other_stage = Tag.objects.create(workspace=other_client.workspace, tag="S", type=Tag.Type.CLIENT_STAGE)
     other_org = services.contact_create(
-        workspace=other_client.workspace, user=other_client.user, data={"name": "O", "type": "organization"}
-    )
-    other_person = services.contact_create(workspace=other_client.workspace, user=other_client.user, data={"name": "P"})
+        workspace=other_client.workspace, actor=actor_of(other_client.workspace, other_client.user), name="O", type="organization")
+    other_person = services.contact_create(workspace=other_client.workspace, actor=actor_of(other_client.workspace, other_client.user), name="P")
     outsider = UserFactory()
     for body, field in [
         ({"label_id": other_label.id}, "label_id"),
@@ -287,8 +286,8 @@ def test_duplicate_external_id_is_409(api_client, make_contact):
 
 
 def test_custom_field_values_checked_by_type(api_client, dropdown_field, number_field):
-    date_field = services.custom_field_create(workspace=api_client.workspace, user=None, label="When", type="date")
-    box = services.custom_field_create(workspace=api_client.workspace, user=None, label="Ok", type="checkbox")
+    date_field = services.custom_field_create(workspace=api_client.workspace, actor=SYSTEM, label="When", type="date")
+    box = services.custom_field_create(workspace=api_client.workspace, actor=SYSTEM, label="Ok", type="checkbox")
     ok = api_client.post(URL, {"name": "C", "c_field": {"num": "12.5", "When": "2024-02-29", "Ok": "true", "drop": "V1"}}, format="json")
     assert ok.status_code == 201, ok.content
     assert ok.json()["c_field"] == {"drop": "V1", "num": 12.5, "When": "2024-02-29", "Ok": True}
@@ -398,7 +397,7 @@ def test_archive_restore_erase(api_client, member_client, make_contact):
 
 def test_system_archive(api_client, make_contact):
     contact = make_contact(name="A")
-    archived = services.contact_archive(workspace=api_client.workspace, contact=contact, archived_by=services.SYSTEM)
+    archived = services.contact_archive(workspace=api_client.workspace, actor=SYSTEM, contact_id=contact.pk)
     assert archived.archived_by == "SYSTEM"
     assert api_client.get(f"{URL}/{contact.id}").json()["archived_by"] == "SYSTEM"
 
@@ -431,3 +430,19 @@ def test_every_write_stamps_updated_by(api_client, member_client, make_contact):
     assert attached["organization_id"] == response.json()["id"]
     assert attached["updated_by"] == member_client.user.id and attached["version"] == 2
     assert attached["updated_at"] > attached["created_at"]
+
+
+def test_erase_of_a_contact_with_conversations_is_409_unless_cascade(api_client, make_contact):
+    from messaging.models import Conversation, Message
+    from tests.messaging.factories import ConversationFactory, MessageFactory
+
+    contact = make_contact(name="Talked")
+    conversation = ConversationFactory(workspace=api_client.workspace, contact=contact)
+    MessageFactory(conversation=conversation, type="note")
+    response = api_client.delete(f"{URL}/{contact.id}?permanent=true")
+    assert response.status_code == 409 and response.json()["code"] == "has_conversations"
+    assert Contact.objects.filter(pk=contact.pk).exists() and Message.objects.filter(conversation=conversation).exists()
+    assert api_client.delete(f"{URL}/{contact.id}?permanent=true&cascade=true").status_code == 204
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+    assert not Message.objects.filter(conversation_id=conversation.pk).exists()

@@ -8,6 +8,7 @@ from django.utils import timezone
 from contacts import services
 from contacts.models import Contact
 from tags.models import Tag
+from tests.factories import SYSTEM
 
 URL = "/v1/crm/contacts"
 
@@ -32,7 +33,7 @@ def people(api_client, make_contact, stage, member):
     )
     cid = make_contact(name="ann", surname="Zed", email="zed@example.org")
     gone = make_contact(name="Gone", email="gone@example.com")
-    services.contact_archive(workspace=ws, contact=gone, archived_by=str(api_client.user.id))
+    services.contact_archive(workspace=ws, actor=SYSTEM, contact_id=gone.pk)
     return {"org": org, "ann": ann, "bob": bob, "cid": cid, "gone": gone}
 
 

@@ -7,7 +7,7 @@ from django.db import connection
 from contacts import services
 from contacts.models import Contact, ContactTag
 from tags.models import Tag
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory, actor_of
 
 URL = "/v1/crm/contacts"
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="Postg
 @pytest.fixture
 def build(api_client, member, dropdown_field):
     ws, user = api_client.workspace, api_client.user
-    org = services.contact_create(workspace=ws, user=user, data={"name": "Org", "type": "organization"})
+    org = services.contact_create(workspace=ws, actor=actor_of(ws, user), name="Org", type="organization")
 
     def make(n):
         tags = Tag.objects.bulk_create([Tag(workspace=ws, tag=f"t{n}-{i}", type=Tag.Type.CLIENT) for i in range(2)])

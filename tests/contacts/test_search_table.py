@@ -5,7 +5,8 @@ all (that is what the table is for)."""
 import pytest
 from django.db import connection
 
-from contacts.bulk_write import contacts_bulk_upsert
+from tests.factories import actor_of
+from contacts.services import contacts_bulk_upsert
 from contacts.models import Contact
 from labels.models import ContactLabel
 from labels.services import label_get_default
@@ -49,7 +50,7 @@ def test_every_write_keeps_the_search_table_in_step(api_client, workspace, admin
 
     # the import writer: INSERT ... ON CONFLICT, new rows and updated ones in one statement
     contacts_bulk_upsert(
-        workspace=workspace, user=admin_user, fields=["name", "phone"],
+        workspace=workspace, actor=actor_of(workspace, admin_user), fields=["name", "phone"],
         rows=[{"external_client_id": "b-1", "name": "Rob", "phone": "+14155550111"},
               *({"external_client_id": f"n-{i}", "name": f"Imported{i}"} for i in range(3))],
         tags=[None] * 4, defaults={"label_id": label_get_default(workspace=workspace).pk, "owner_id": admin_user.pk},

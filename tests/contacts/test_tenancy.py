@@ -5,6 +5,7 @@ import pytest
 from contacts import services
 from contacts.models import Contact
 from tests.tenancy import assert_tenant_isolated
+from tests.factories import SYSTEM
 
 URL = "/v1/crm/contacts"
 
@@ -51,7 +52,7 @@ def test_collection_routes_are_isolated(other_client, ours, api_client):
 
 def test_custom_field_codes_are_per_workspace(api_client, other_client, ours):
     _, definition = ours
-    theirs = services.custom_field_create(workspace=other_client.workspace, user=None, label="Other")
+    theirs = services.custom_field_create(workspace=other_client.workspace, actor=SYSTEM, label="Other")
     assert theirs.code == definition.code == "D-0000001"
     # Our definition's shortName means nothing to them; the code resolves to their own field.
     response = other_client.post(URL, {"name": "x", "c_field": {"drop": "V1"}}, format="json")

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from crm import services
 from crm.models import ApiToken
+from tests.factories import SYSTEM
 
 ME = "/v1/crm/me"
 
@@ -83,7 +84,7 @@ def test_token_stored_as_digest_only(api_client):
 
 
 def test_last_used_at_is_stamped(anon_client, workspace, admin_user):
-    token, plaintext = services.token_create(workspace=workspace, user=admin_user, name="fresh")
+    token, plaintext = services.token_create(workspace=workspace, actor=SYSTEM, user=admin_user, name="fresh")
     assert token.last_used_at is None
     anon_client.credentials(HTTP_X_ACCESS_TOKEN=plaintext)
     assert anon_client.get(ME).status_code == 200

@@ -2,12 +2,13 @@ import pytest
 
 from crm import services
 from crm.models import ApiToken
+from tests.factories import SYSTEM
 
 
 @pytest.fixture
 def many_tokens(api_client):
     for i in range(7):
-        services.token_create(workspace=api_client.workspace, user=api_client.user, name=f"t{i}")
+        services.token_create(workspace=api_client.workspace, actor=SYSTEM, user=api_client.user, name=f"t{i}")
     return ApiToken.objects.filter(workspace=api_client.workspace).count()
 
 

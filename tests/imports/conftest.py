@@ -5,6 +5,7 @@ from django.core.files.storage import default_storage
 
 from imports import services
 from imports.models import ImportFile
+from tests.factories import actor_of
 
 HEADER = "externalClientId,name,surname,email,phone,city,tags\n"
 
@@ -49,7 +50,7 @@ def store(workspace, content, user=None) -> str:
 
     data = content.encode("utf-8") if isinstance(content, str) else content
     return services.import_file_upload(
-        workspace=workspace, user=user, uploaded=SimpleUploadedFile("c.csv", data), original_name="c.csv"
+        workspace=workspace, actor=actor_of(workspace, user), uploaded=SimpleUploadedFile("c.csv", data), original_name="c.csv"
     ).file_name
 
 

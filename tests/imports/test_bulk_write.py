@@ -1,8 +1,9 @@
-"""contacts.bulk_write directly (PostgreSQL path; the SQLite path runs in test_cli)."""
+"""contacts.services.contacts_bulk_upsert directly (PostgreSQL path; the SQLite path runs in test_cli)."""
 import pytest
 from django.db import transaction
 
-from contacts.bulk_write import contacts_bulk_upsert
+from tests.factories import actor_of
+from contacts.services import contacts_bulk_upsert
 from contacts.models import Contact, ContactTag
 from labels.services import label_get_default
 from tags.models import Tag
@@ -22,7 +23,7 @@ def test_upsert_creates_updates_and_stamps(workspace, admin_user, django_assert_
     ]
     with django_assert_max_num_queries(10):  # constant whatever the number of rows
         result = contacts_bulk_upsert(
-            workspace=workspace, user=admin_user, rows=rows, tags=[[vip.pk], None, [vip.pk], None, [vip.pk]],
+            workspace=workspace, actor=actor_of(workspace, admin_user), rows=rows, tags=[[vip.pk], None, [vip.pk], None, [vip.pk]],
             defaults={"label_id": default_label.pk, "owner_id": admin_user.pk}, fields=["name", "city"],
         )
     assert (result.created, result.updated) == (4, 1)
@@ -47,7 +48,7 @@ def test_new_rows_take_one_copy_and_one_statement(workspace, admin_user, django_
     rows = [{"name": f"N{i}", "external_client_id": f"x{i}", "city": "Oslo"} for i in range(50)] + [{"name": "Solo"}]
     tags = [[vip.pk, lead.pk] if i % 2 else None for i in range(50)] + [[lead.pk]]
     with django_assert_max_num_queries(3):  # stage, COPY, insert + link
-        result = contacts_bulk_upsert(workspace=workspace, user=admin_user, rows=rows, tags=tags,
+        result = contacts_bulk_upsert(workspace=workspace, actor=actor_of(workspace, admin_user), rows=rows, tags=tags,
                                       defaults={"label_id": default_label.pk, "owner_id": admin_user.pk},
                                       fields=["name", "city", "external_client_id"])
     assert (result.created, result.updated) == (51, 0)
@@ -67,10 +68,10 @@ def test_new_rows_take_one_copy_and_one_statement(workspace, admin_user, django_
 
 def test_two_calls_in_one_transaction_and_unknown_columns(workspace, admin_user):
     with transaction.atomic():
-        contacts_bulk_upsert(workspace=workspace, user=admin_user, rows=[{"name": "A", "external_client_id": "a"}])
-        result = contacts_bulk_upsert(workspace=workspace, user=admin_user,
+        contacts_bulk_upsert(workspace=workspace, actor=actor_of(workspace, admin_user), rows=[{"name": "A", "external_client_id": "a"}])
+        result = contacts_bulk_upsert(workspace=workspace, actor=actor_of(workspace, admin_user),
                                       rows=[{"name": "A2", "external_client_id": "a"}, {"name": "B"}], fields=["name"])
     assert (result.created, result.updated) == (1, 1), "the first call's staged rows are not written again"
     assert sorted(Contact.objects.values_list("name", flat=True)) == ["A2", "B"]
     with pytest.raises(ValueError, match="deleted_at"):
-        contacts_bulk_upsert(workspace=workspace, user=admin_user, rows=[{"name": "C", "deleted_at": None}])
+        contacts_bulk_upsert(workspace=workspace, actor=actor_of(workspace, admin_user), rows=[{"name": "C", "deleted_at": None}])

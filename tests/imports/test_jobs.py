@@ -13,7 +13,7 @@ from imports.models import ImportFile, ImportJob, ImportJobError
 from imports.tasks import import_job_run_task
 from labels.models import ContactLabel
 from tags.models import Tag
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import SYSTEM, MembershipFactory, UserFactory
 from tests.tenancy import assert_tenant_isolated
 
 from .conftest import store, upload
@@ -212,7 +212,7 @@ def test_cancel_stops_a_running_job_between_chunks(api_client, settings):
     def cancel_after_first(job):
         chunks.append(job.checkpoint)
         if len(chunks) == 1:
-            services.import_job_cancel(workspace=job.workspace, job=job)
+            services.import_job_cancel(workspace=job.workspace, actor=SYSTEM, job=job)
 
     assert services.import_job_run(job_id=job_id, on_progress=cancel_after_first) == "stopped"
     job = ImportJob.objects.get(pk=job_id)

@@ -7,6 +7,7 @@ import pytest
 
 from imports.csvfile import CsvFileError
 from imports.pipeline import _ReadAhead
+from tests.factories import SYSTEM
 
 
 def _read_ahead_threads():
@@ -46,7 +47,7 @@ def test_a_cancelled_job_leaves_no_thread_behind(api_client, settings):
     job_id = start(api_client, upload(api_client, "name\n" + "x\n" * 20), skip_errors=True)
 
     def cancel(job):
-        services.import_job_cancel(workspace=job.workspace, job=job)
+        services.import_job_cancel(workspace=job.workspace, actor=SYSTEM, job=job)
 
     assert services.import_job_run(job_id=job_id, on_progress=cancel) == "stopped"
     assert not _read_ahead_threads()

@@ -1,12 +1,12 @@
 """The label services other apps call: defaults, default label, names lookup, delete."""
 import pytest
-from rest_framework.exceptions import ValidationError
+from crm.errors import ValidationFailed as ValidationError
 
 from contacts.models import Contact
 from crm.errors import Conflict
 from labels import selectors, services
 from labels.models import ContactLabel
-from tests.factories import WorkspaceFactory
+from tests.factories import SYSTEM, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,15 +59,15 @@ def test_label_get_by_names_is_case_insensitive_and_scoped(django_assert_num_que
 def test_create_duplicate_name_case_insensitive_is_a_field_error():
     workspace = WorkspaceFactory()
     with pytest.raises(ValidationError) as exc:
-        services.label_create(workspace=workspace, user=None, name="hot LEAD")
-    assert "name" in exc.value.detail
+        services.label_create(workspace=workspace, actor=SYSTEM, name="hot LEAD")
+    assert exc.value.field == "name"
 
 
 def test_delete_moves_contacts_to_default_in_one_transaction():
     workspace = WorkspaceFactory()
     hot = ContactLabel.objects.get(workspace=workspace, name="Hot lead")
     contacts = [Contact.objects.create(workspace=workspace, name=f"c{i}", label=hot) for i in range(3)]
-    moved = services.label_delete(workspace=workspace, label=hot)
+    moved = services.label_delete(workspace=workspace, actor=SYSTEM, label=hot)
     assert moved == 3
     default = services.label_get_default(workspace=workspace)
     for contact in contacts:
@@ -81,7 +81,7 @@ def test_default_label_cannot_be_deleted():
     workspace = WorkspaceFactory()
     default = services.label_get_default(workspace=workspace)
     with pytest.raises(Conflict):
-        services.label_delete(workspace=workspace, label=default)
+        services.label_delete(workspace=workspace, actor=SYSTEM, label=default)
     assert ContactLabel.objects.filter(pk=default.pk).exists()
 
 
@@ -89,7 +89,7 @@ def test_delete_locks_the_label_before_moving_contacts(django_assert_num_queries
     workspace = WorkspaceFactory()
     hot = ContactLabel.objects.get(workspace=workspace, name="Hot lead")
     with django_assert_num_queries(7) as ctx:  # savepoint, lock, default, move, collector, delete, release
-        services.label_delete(workspace=workspace, label=hot)
+        services.label_delete(workspace=workspace, actor=SYSTEM, label=hot)
     assert "FOR UPDATE" in ctx.captured_queries[1]["sql"]
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from contacts import services as contact_services
 from messaging import services
+from tests.factories import SYSTEM, actor_of
 
 SECRET = "test-webhook-secret-0123456789"
 
@@ -18,8 +19,7 @@ def make_contact(api_client):
     def make(workspace=None, **data):
         data = {"name": "Ada", "surname": "Lovelace", **data}
         return contact_services.contact_create(
-            workspace=workspace or api_client.workspace, user=None, data=data
-        )
+            workspace=workspace or api_client.workspace, actor=SYSTEM, **data)
 
     return make
 
@@ -32,7 +32,7 @@ def contact(make_contact):
 @pytest.fixture
 def console_integration(api_client):
     return services.integration_create(
-        workspace=api_client.workspace, user=api_client.user, name="Console"
+        workspace=api_client.workspace, actor=actor_of(api_client.workspace, api_client.user), name="Console"
     )
 
 
@@ -40,8 +40,8 @@ def console_integration(api_client):
 def conversation(api_client, contact, console_integration):
     return services.conversation_create(
         workspace=api_client.workspace,
-        user=api_client.user,
-        contact=contact,
+        actor=actor_of(api_client.workspace, api_client.user),
+        contact_id=contact.pk,
         integration=console_integration,
     )
 
@@ -119,7 +119,7 @@ def receiver():
 def webhook_integration(api_client, receiver):
     return services.integration_create(
         workspace=api_client.workspace,
-        user=api_client.user,
+        actor=actor_of(api_client.workspace, api_client.user),
         name="Webhook",
         provider="webhook",
         config={"url": receiver.url, "timeout": 2},
@@ -131,7 +131,7 @@ def webhook_integration(api_client, receiver):
 def webhook_conversation(api_client, contact, webhook_integration):
     return services.conversation_create(
         workspace=api_client.workspace,
-        user=api_client.user,
-        contact=contact,
+        actor=actor_of(api_client.workspace, api_client.user),
+        contact_id=contact.pk,
         integration=webhook_integration,
     )

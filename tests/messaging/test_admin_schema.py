@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from messaging import services
-from tests.factories import UserFactory
+from tests.factories import SYSTEM, UserFactory
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def messages(conversation):
     add = lambda content, type="text": services.message_add(
         workspace=conversation.workspace,
         conversation=conversation,
-        user=None,
+        actor=SYSTEM,
         content=content,
         type=type,
     )

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 
 from messaging import services
 from messaging.models import Conversation, Message
+from tests.factories import SYSTEM
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,9 +19,8 @@ def test_racing_notification_joins_the_conversation_opened_concurrently(eager_ce
 
     workspace = WorkspaceFactory()
     contact = contact_create(
-        workspace=workspace, user=None, data={"name": "Ada", "phone": "+12025550123"}
-    )
-    integration = services.integration_create(workspace=workspace, user=None, name="console")
+        workspace=workspace, actor=SYSTEM, name="Ada", phone="+12025550123")
+    integration = services.integration_create(workspace=workspace, actor=SYSTEM, name="console")
     opened, release, results, errors = threading.Event(), threading.Event(), {}, []
 
     def first():
@@ -43,7 +43,7 @@ def test_racing_notification_joins_the_conversation_opened_concurrently(eager_ce
         try:
             results["message"] = services.notification_send(
                 workspace=workspace,
-                user=None,
+                actor=SYSTEM,
                 integration=integration,
                 client_id=contact.pk,
                 template_name="otp",

@@ -4,6 +4,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from messaging import services
+from tests.factories import SYSTEM
 
 URL = "/v1/crm/contacts"
 
@@ -22,16 +23,16 @@ def test_conversation_id_filter(api_client, other_client, make_contact, console_
         make_contact(name="Alan"),
     )
     old = services.conversation_create(
-        workspace=ws, user=None, contact=ada, integration=console_integration
+        workspace=ws, actor=SYSTEM, contact_id=ada.pk, integration=console_integration
     )
-    services.conversation_update(workspace=ws, conversation=old, user=None, status="closed")
+    services.conversation_update(workspace=ws, conversation=old, actor=SYSTEM, status="closed")
     current = services.conversation_create(
-        workspace=ws, user=None, contact=ada, integration=console_integration
+        workspace=ws, actor=SYSTEM, contact_id=ada.pk, integration=console_integration
     )
-    second = services.integration_create(workspace=ws, user=None, name="second")
-    other = services.conversation_create(workspace=ws, user=None, contact=ada, integration=second)
+    second = services.integration_create(workspace=ws, actor=SYSTEM, name="second")
+    other = services.conversation_create(workspace=ws, actor=SYSTEM, contact_id=ada.pk, integration=second)
     graces = services.conversation_create(
-        workspace=ws, user=None, contact=grace, integration=console_integration
+        workspace=ws, actor=SYSTEM, contact_id=grace.pk, integration=console_integration
     )
 
     # Ada has three conversations: each id finds her once, never duplicated
@@ -52,8 +53,8 @@ def test_conversation_id_filter_keeps_query_count(api_client, make_contact, cons
     contacts = [make_contact(name=f"c{i}") for i in range(5)]
     conversation = services.conversation_create(
         workspace=api_client.workspace,
-        user=None,
-        contact=contacts[0],
+        actor=SYSTEM,
+        contact_id=contacts[0].pk,
         integration=console_integration,
     )
     with CaptureQueriesContext(connection) as unfiltered:

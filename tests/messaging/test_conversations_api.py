@@ -6,6 +6,7 @@ from django.utils import timezone
 from messaging import services
 from messaging.models import Conversation, Message
 from tests.tenancy import assert_tenant_isolated
+from tests.factories import SYSTEM
 
 URL = "/v1/crm/conversations"
 
@@ -22,12 +23,12 @@ def test_create_list_retrieve_and_filter(api_client, contact, make_contact, cons
     other_contact = make_contact(name="Grace")
     second = services.conversation_create(
         workspace=api_client.workspace,
-        user=None,
-        contact=other_contact,
+        actor=SYSTEM,
+        contact_id=other_contact.pk,
         integration=console_integration,
     )
     services.conversation_update(
-        workspace=api_client.workspace, conversation=second, user=None, status="closed"
+        workspace=api_client.workspace, conversation=second, actor=SYSTEM, status="closed"
     )
 
     def ids(query=""):
@@ -66,7 +67,7 @@ def test_create_with_foreign_or_unknown_ids_is_400(
     api_client, other_client, contact, console_integration
 ):
     foreign_integration = services.integration_create(
-        workspace=other_client.workspace, user=None, name="theirs"
+        workspace=other_client.workspace, actor=SYSTEM, name="theirs"
     )
     for payload, field in [
         ({"contact_id": contact.pk, "integration_id": foreign_integration.pk}, "integration_id"),
@@ -103,8 +104,8 @@ def test_conversation_list_constant_queries(
     def add():
         services.conversation_create(
             workspace=api_client.workspace,
-            user=None,
-            contact=make_contact(),
+            actor=SYSTEM,
+            contact_id=make_contact().pk,
             integration=console_integration,
         )
 
@@ -256,8 +257,8 @@ def test_reply_to_must_be_in_the_same_conversation(
 
     elsewhere = services.conversation_create(
         workspace=api_client.workspace,
-        user=None,
-        contact=make_contact(),
+        actor=SYSTEM,
+        contact_id=make_contact().pk,
         integration=conversation.integration,
     )
     response = api_client.post(
@@ -271,19 +272,19 @@ def test_reply_to_must_be_in_the_same_conversation(
 
     # a message of another workspace is not a reply target either
     their_integration = services.integration_create(
-        workspace=other_client.workspace, user=None, name="t"
+        workspace=other_client.workspace, actor=SYSTEM, name="t"
     )
     from contacts.services import contact_create
 
-    their_contact = contact_create(workspace=other_client.workspace, user=None, data={"name": "T"})
+    their_contact = contact_create(workspace=other_client.workspace, actor=SYSTEM, name="T")
     theirs = services.conversation_create(
         workspace=other_client.workspace,
-        user=None,
-        contact=their_contact,
+        actor=SYSTEM,
+        contact_id=their_contact.pk,
         integration=their_integration,
     )
     their_message = services.message_add(
-        workspace=other_client.workspace, conversation=theirs, user=None, content="x", type="text"
+        workspace=other_client.workspace, conversation=theirs, actor=SYSTEM, content="x", type="text"
     )
     response = api_client.post(
         messages_url(conversation),
@@ -299,8 +300,7 @@ def test_inactive_integration_accepts_only_notes(api_client, conversation):
     services.integration_update(
         workspace=api_client.workspace,
         integration=conversation.integration,
-        user=None,
-        active=False,
+        actor=SYSTEM, changes={"active": False}
     )
     assert (
         api_client.post(messages_url(conversation), {"content": "x", "type": "text"}).status_code
@@ -319,7 +319,7 @@ def _seed_messages(conversation, count):
         message = services.message_add(
             workspace=conversation.workspace,
             conversation=conversation,
-            user=None,
+            actor=SYSTEM,
             content=f"m{i}",
             type="note" if i % 3 == 0 else "text",
             tags=["t1", "t2"] if i % 2 else [],
@@ -378,7 +378,7 @@ def test_get_message(api_client, conversation):
     message = services.message_add(
         workspace=api_client.workspace,
         conversation=conversation,
-        user=None,
+        actor=SYSTEM,
         content="x",
         type="text",
         tags=["a"],
@@ -393,7 +393,7 @@ def test_tenancy_on_every_conversation_and_message_route(api_client, other_clien
     message = services.message_add(
         workspace=api_client.workspace,
         conversation=conversation,
-        user=None,
+        actor=SYSTEM,
         content="secret",
         type="text",
     )

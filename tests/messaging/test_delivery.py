@@ -13,13 +13,14 @@ from messaging.providers import sign
 from messaging.tasks import backoff_seconds, deliver_message
 
 from .conftest import SECRET
+from tests.factories import SYSTEM
 
 
 def add(conversation, content="Hello", type="text", **kwargs):
     return services.message_add(
         workspace=conversation.workspace,
         conversation=conversation,
-        user=None,
+        actor=SYSTEM,
         content=content,
         type=type,
         **kwargs,
@@ -99,8 +100,7 @@ def test_timeout_is_transient_then_fails(api_client, webhook_conversation, recei
     services.integration_update(
         workspace=api_client.workspace,
         integration=integration,
-        user=None,
-        config={"url": receiver.url, "timeout": 0.2},
+        actor=SYSTEM, changes={"config": {"url": receiver.url, "timeout": 0.2}}
     )
     receiver.delay = 0.6
     message = add(webhook_conversation)
@@ -120,8 +120,8 @@ def test_connection_error_is_transient(api_client, webhook_conversation):
     services.integration_update(
         workspace=api_client.workspace,
         integration=webhook_conversation.integration,
-        user=None,
-        config={"url": f"http://127.0.0.1:{port}/x"},
+        actor=SYSTEM,
+        changes={"config": {"url": f"http://127.0.0.1:{port}/x"}},
     )
     message = add(webhook_conversation)
     deliver_message.apply(args=[message.pk])
@@ -167,8 +167,7 @@ def test_inactive_integration_fails_without_sending(api_client, webhook_conversa
     services.integration_update(
         workspace=api_client.workspace,
         integration=webhook_conversation.integration,
-        user=None,
-        active=False,
+        actor=SYSTEM, changes={"active": False}
     )
     deliver_message.apply(args=[message.pk])
     message.refresh_from_db()

@@ -2,6 +2,7 @@ import pytest
 
 from messaging.models import Integration
 from tests.tenancy import assert_tenant_isolated
+from tests.factories import SYSTEM
 
 URL = "/v1/crm/integrations"
 
@@ -125,11 +126,11 @@ def test_put_is_not_allowed(api_client, console_integration):
 def test_list_constant_queries(api_client, django_assert_num_queries):
     from messaging import services
 
-    services.integration_create(workspace=api_client.workspace, user=None, name="one")
+    services.integration_create(workspace=api_client.workspace, actor=SYSTEM, name="one")
     with django_assert_num_queries(3):  # auth, count, page
         assert len(api_client.get(URL).json()["data"]) == 1
     for i in range(5):
-        services.integration_create(workspace=api_client.workspace, user=None, name=f"n{i}")
+        services.integration_create(workspace=api_client.workspace, actor=SYSTEM, name=f"n{i}")
     with django_assert_num_queries(3):
         assert len(api_client.get(URL).json()["data"]) == 6
 

@@ -5,6 +5,7 @@ import pytest
 from contacts.models import Contact
 from messaging import services
 from messaging.models import Conversation, Message
+from tests.factories import SYSTEM
 
 URL = "/v1/crm/notifications"
 
@@ -77,7 +78,7 @@ def test_reuses_the_open_conversation(api_client, conversation):
     assert Conversation.objects.count() == 1
     # once closed, a new one is opened
     services.conversation_update(
-        workspace=api_client.workspace, conversation=conversation, user=None, status="closed"
+        workspace=api_client.workspace, conversation=conversation, actor=SYSTEM, status="closed"
     )
     third = api_client.post(URL, payload).json()
     assert third["conversation_id"] != conversation.pk and Conversation.objects.count() == 2
@@ -164,7 +165,7 @@ def test_validation(api_client, console_integration, payload, field):
 
 def test_inactive_integration_is_400(api_client, contact, console_integration):
     services.integration_update(
-        workspace=api_client.workspace, integration=console_integration, user=None, active=False
+        workspace=api_client.workspace, integration=console_integration, actor=SYSTEM, changes={"active": False}
     )
     response = api_client.post(
         URL,
@@ -176,7 +177,7 @@ def test_inactive_integration_is_400(api_client, contact, console_integration):
 def test_tenancy_foreign_integration_and_contact(
     api_client, other_client, contact, console_integration
 ):
-    theirs = services.integration_create(workspace=other_client.workspace, user=None, name="theirs")
+    theirs = services.integration_create(workspace=other_client.workspace, actor=SYSTEM, name="theirs")
     # our contact through their token
     response = other_client.post(
         URL, {"integration_id": theirs.pk, "client_id": contact.pk, "template_name": "x"}

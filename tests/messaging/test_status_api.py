@@ -10,6 +10,7 @@ from messaging.models import Message
 from messaging.providers import signature_headers
 
 from .conftest import SECRET
+from tests.factories import SYSTEM
 
 
 def post_signed(client, integration_id, payload, secret=SECRET, timestamp=None, headers=None):
@@ -30,7 +31,7 @@ def sent_message(webhook_conversation):
     message = services.message_add(
         workspace=webhook_conversation.workspace,
         conversation=webhook_conversation,
-        user=None,
+        actor=SYSTEM,
         content="x",
         type="text",
     )
@@ -166,7 +167,7 @@ def test_one_integration_cannot_touch_another_workspaces_messages(
     # another workspace's integration, with its own secret, reports our external id
     theirs = services.integration_create(
         workspace=other_client.workspace,
-        user=None,
+        actor=SYSTEM,
         name="theirs",
         provider="webhook",
         config={"url": "https://example.com/h"},

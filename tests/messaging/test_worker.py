@@ -15,6 +15,7 @@ from django.db import connection
 from messaging import services
 from messaging.models import Message
 from messaging.tasks import deliver_message
+from tests.factories import SYSTEM
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -73,18 +74,18 @@ def test_worker_delivers_once_even_when_the_task_is_sent_twice(
     workspace, contact = make_contact_factory()
     integration = services.integration_create(
         workspace=workspace,
-        user=None,
+        actor=SYSTEM,
         name="hook",
         provider="webhook",
         config={"url": receiver.url},
         secret="k" * 20,
     )
     conversation = services.conversation_create(
-        workspace=workspace, user=None, contact=contact, integration=integration
+        workspace=workspace, actor=SYSTEM, contact_id=contact.pk, integration=integration
     )
     # committed: the service enqueues on commit onto the worker's queue
     message = services.message_add(
-        workspace=workspace, conversation=conversation, user=None, content="hi", type="text"
+        workspace=workspace, conversation=conversation, actor=SYSTEM, content="hi", type="text"
     )
     # a duplicate delivery of the same task (as after a broker redelivery)
     deliver_message.apply_async(args=[message.pk], queue=delivery_worker)
@@ -111,7 +112,6 @@ def make_contact_factory(transactional_db):
 
         workspace = WorkspaceFactory()
         return workspace, contact_create(
-            workspace=workspace, user=None, data={"name": "Ada", "phone": "+12025550123"}
-        )
+            workspace=workspace, actor=SYSTEM, name="Ada", phone="+12025550123")
 
     return make

@@ -39,7 +39,7 @@ def test_list_is_paginated_and_ordered_by_order_then_tag(api_client, workspace):
     assert [t["tag"] for t in body["data"]] == ["z", "a", "b"]
     assert body["paginationInfo"]["totalRecords"] == 3 and body["paginationInfo"]["page"] == 1
     item = body["data"][0]
-    assert set(item) == {"id", "tag", "type", "order", "description", "workspace_id", "created_at", "updated_at"}
+    assert set(item) == {"id", "tag", "type", "order", "description", "workspace_id", "version", "created_at", "updated_at"}
     assert item["workspace_id"] == workspace.id
 
 

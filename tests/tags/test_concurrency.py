@@ -6,7 +6,7 @@ from django.db import connection, connections, transaction
 
 from tags import services
 from tags.models import Tag
-from tests.factories import WorkspaceFactory
+from tests.factories import SYSTEM, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,7 +29,7 @@ def test_resolve_waits_for_and_reuses_a_concurrent_uncommitted_insert():
 
     def resolver():
         try:
-            result["resolved"] = services.tags_resolve(workspace=workspace, values=["race", "fresh"])
+            result["resolved"] = services.tags_resolve(workspace=workspace, actor=SYSTEM, values=["race", "fresh"])
         except Exception as exc:  # reported below, a thread cannot fail the test itself
             result["error"] = exc
         finally:

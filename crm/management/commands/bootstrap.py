@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from crm import services, tokens
+from crm.actors import Actor
 from crm.models import Membership
 from crm.selectors import token_with_context
 
@@ -26,17 +27,20 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        actor = Actor.system("bootstrap")
         with transaction.atomic():
-            workspace, _ = services.workspace_get_or_create(name=options["workspace"])
+            workspace, _ = services.workspace_get_or_create(actor=actor, name=options["workspace"])
             user = services.user_get_or_create(email=options["email"], password=options["password"])
             if options["password"]:
                 # The admin user may use the Django admin too.
                 user.is_staff = user.is_superuser = True
                 user.save(update_fields=["is_staff", "is_superuser"])
-            services.membership_set(workspace=workspace, user=user, role=Membership.Role.ADMIN)
+            services.membership_set(workspace=workspace, actor=actor, user=user, role=Membership.Role.ADMIN)
             plaintext = self._kept_token(options["token_file"], workspace, user)
             if plaintext is None:
-                _, plaintext = services.token_create(workspace=workspace, user=user, name=options["token_name"])
+                _, plaintext = services.token_create(
+                    workspace=workspace, actor=actor, user=user, name=options["token_name"]
+                )
                 if options["token_file"]:
                     self._keep_token(options["token_file"], plaintext)
         result = {"workspace_id": workspace.id, "user_id": user.id, "token": plaintext}

@@ -10,6 +10,8 @@ from pathlib import Path
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
+from crm.actors import Actor
+from crm.errors import DomainError
 from crm.models import Workspace
 from imports import services
 from imports.models import ImportJob
@@ -49,24 +51,25 @@ class Command(BaseCommand):
         ws = Workspace.objects.filter(slug=workspace).first()
         if ws is None:
             raise CommandError(f"No workspace with slug {workspace!r}")
+        actor = Actor.system("cli")
         with path.open("rb") as handle:
             try:
-                stored = services.import_file_upload(workspace=ws, user=None, uploaded=File(handle, name=path.name),
+                stored = services.import_file_upload(workspace=ws, actor=actor, uploaded=File(handle, name=path.name),
                                                      original_name=path.name)
-            except Exception as exc:  # the API's 400/413 reasons
-                raise CommandError(str(getattr(exc, "detail", exc))) from None
+            except DomainError as exc:  # the API's 400/413 reasons
+                raise CommandError(exc.message) from None
         bar = ProgressBar(sys.stderr)
         started = time.monotonic()
         if validate_only:
             try:
                 result = services.import_validate(
-                    workspace=ws, user=None, file_name=stored.file_name,
+                    workspace=ws, actor=actor, file_name=stored.file_name,
                     progress=lambda done, size: bar.show(min(100, done * 100 // max(size, 1))),
                 )
-            except Exception as exc:
-                raise CommandError(str(getattr(exc, "detail", exc))) from None
+            except DomainError as exc:
+                raise CommandError(exc.message) from None
             finally:
-                services.import_file_delete(workspace=ws, import_file=stored)
+                services.import_file_delete(workspace=ws, actor=actor, import_file=stored)
             bar.done()
             self._print_errors(result["errors"])
             self.stdout.write(
@@ -78,7 +81,7 @@ class Command(BaseCommand):
                 sys.exit(1)
             return
         job = services.import_job_create(
-            workspace=ws, user=None, file_name=stored.file_name, skip_errors=skip_errors, enqueue=False
+            workspace=ws, actor=actor, file_name=stored.file_name, skip_errors=skip_errors, enqueue=False
         )
         services.import_job_run(job_id=job.pk, on_progress=lambda j: bar.show(j.progress, j.processed_rows))
         job = ImportJob.objects.get(pk=job.pk)

@@ -1,7 +1,16 @@
-"""The bulk contact writer behind CSV imports: one small interface, one
-implementation per database.
+"""Writes of many contacts at once, as set operations (one statement per
+kind of change, whatever the count).
 
-    contacts_bulk_upsert(workspace=, user=, rows=[{field: value}], tags=[[tag ids] | None], defaults=)
+contact_bulk_update: PATCH /contacts, the same changes to up to 10,000
+contacts, all or nothing. Access is checked by the UPDATE itself (it only
+matches the contacts the actor may edit); only when it matches fewer rows
+than asked does a second query say which ids are unknown (404) or read-only
+(403), and raising rolls the UPDATE back.
+
+contacts_bulk_upsert: the writer behind CSV imports, one small interface and
+one implementation per database.
+
+    contacts_bulk_upsert(workspace=, actor=, rows=[{field: value}], tags=[[tag ids] | None], defaults=)
 
 Each row holds the normalized non-empty values of one contact (column
 attnames: name, email, label_id, owner_id...). A row whose
@@ -21,17 +30,127 @@ INSERT ... ON CONFLICT DO UPDATE (about 31,000 upserted rows/s measured
 here; the ORM's bulk_create manages 3,000-8,000). SQLite (the quickstart)
 has no COPY: multi-row INSERT ... VALUES ... ON CONFLICT DO UPDATE in batches.
 
+A row that would update a contact the actor may not change (a member's
+import meeting a private contact of someone else) is not written: it comes
+back in `rejected` with the reason, as a row error.
+
 Call it inside a transaction (the import commits each chunk with its job
 checkpoint); it locks the existing contacts it updates.
 """
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from .models import Contact, ContactTag
+from crm.actors import Actor
+from crm.db import AnyOf
+from crm.errors import DomainError, ErrorItem, ValidationFailed, field_error
+from crm.models import Workspace
+from tags.models import Tag
+
+from ..models import Contact, ContactTag
+from . import access, references, rules
+from .lifecycle import EXTERNAL_ID_TAKEN
+
+BULK_UPDATE_MAX = 10_000
+
+
+class BulkChanges(TypedDict, total=False):
+    """What a bulk update may change. An absent key leaves the field as it
+    is; label_id None means the default label, owner_id/stage_id None clear."""
+
+    label_id: int | None
+    owner_id: int | None
+    visibility_type: str
+    visibility_ids: list[int]
+    stage_id: int | None
+    tags_add: list[str]
+    tags_remove: list[str]
+
+
+@transaction.atomic
+def contact_bulk_update(
+    *, workspace: Workspace, actor: Actor, ids: Sequence[int], **changes: Unpack[BulkChanges]
+) -> int:
+    """Applies `changes` to every contact of `ids`, all or nothing: ids not in
+    the workspace (or hidden from the actor) are a 404 listing them, visible
+    but read-only ones a 403. The scalar fields, version and stamps change in
+    one UPDATE; tags in one INSERT and one DELETE. Returns the count."""
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        raise field_error("ids", "At least one id is required.", code="required")
+    if len(ids) > BULK_UPDATE_MAX:
+        raise field_error("ids", f"At most {BULK_UPDATE_MAX} ids.", code="max_length")
+    unknown = set(changes) - set(BulkChanges.__annotations__)
+    if unknown:
+        raise TypeError(f"Not bulk-updatable: {sorted(unknown)}")
+    add = rules.clean_as("tags", changes.get("tags_add"), field="tags_add")
+    remove = rules.clean_as("tags", changes.get("tags_remove"), field="tags_remove")
+    scalars = {k: changes[k] for k in ("visibility_type", "visibility_ids", "owner_id", "label_id", "stage_id")
+               if k in changes}
+    cleaned, errors = rules.check(scalars, region=workspace.default_phone_region)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    both = {v.lower() for v in add} & {v.lower() for v in remove}
+    if both:
+        raise field_error("tags_remove", f"A tag cannot be both added and removed: {sorted(both)}.")
+    if not cleaned and not add and not remove:
+        raise DomainError("Nothing to update: give at least one field besides ids.", code="invalid")
+
+    values: dict = {}
+    references.check_members(workspace, {
+        "owner_id": [cleaned["owner_id"]] if cleaned.get("owner_id") else (),
+        "visibility_ids": cleaned.get("visibility_ids", ()),
+    })
+    for name in ("owner_id", "visibility_type", "visibility_ids"):
+        if name in cleaned:
+            values[name] = cleaned[name]
+    if "label_id" in cleaned:
+        values["label"] = references.label(workspace, cleaned["label_id"])
+    if "stage_id" in cleaned:
+        values["stage"] = references.stage(workspace, cleaned["stage_id"])
+
+    # Optimistic: the UPDATE itself only matches the contacts the actor may
+    # edit, and a short count means some id is unknown, hidden or read-only;
+    # only then is it worth a query to say which (raising rolls the UPDATE back).
+    updated = access.editable_contacts(workspace=workspace, actor=actor, ids=ids).update(
+        **values, version=F("version") + 1, updated_at=timezone.now(), updated_by=actor.user
+    )
+    if updated != len(ids):
+        access.raise_for_inaccessible(workspace=workspace, actor=actor, ids=ids)
+    if add:
+        tags = references.tags(workspace, actor, add, field="tags_add")
+        _link_tags(ids, [tag.pk for tag in tags])
+    if remove:
+        tag_ids = Tag.objects.annotate(tag_lower=Lower("tag")).filter(
+            workspace=workspace, type__in=[Tag.Type.CLIENT, Tag.Type.COMMON], tag_lower__in=[v.lower() for v in remove]
+        ).values("id")
+        ContactTag.objects.filter(AnyOf("contact_id", ids), tag_id__in=tag_ids).delete()
+    return len(ids)
+
+
+def _link_tags(contact_ids: list[int], tag_ids: list[int]) -> None:
+    """Every contact x every tag, existing links kept: one statement."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {_TAG_TABLE} (contact_id, tag_id) "
+                "SELECT c, t FROM unnest(%s::bigint[]) AS c CROSS JOIN unnest(%s::bigint[]) AS t "
+                "ON CONFLICT DO NOTHING",
+                [contact_ids, tag_ids],
+            )
+        return
+    ContactTag.objects.bulk_create(
+        [ContactTag(contact_id=c, tag_id=t) for c in contact_ids for t in tag_ids], ignore_conflicts=True
+    )
+
+
+# -- the import's bulk upsert ------------------------------------------------------
 
 # Fields an import may carry (attnames).
 WRITABLE = (
@@ -50,6 +169,8 @@ _STAMPS = ("updated_at", "updated_by_id")
 class BulkResult:
     created: int = 0
     updated: int = 0
+    # (index in `rows`, why) of rows not written: they would change a contact the actor may not
+    rejected: list[tuple[int, ErrorItem]] = field(default_factory=list)
 
 
 def _new_row_template() -> dict:
@@ -63,8 +184,8 @@ def _new_row_template() -> dict:
 
 def contacts_bulk_upsert(
     *,
-    workspace,
-    user,
+    workspace: Workspace,
+    actor: Actor,
     rows: Sequence[dict],
     tags: Sequence[list[int] | None] | None = None,
     defaults: dict | None = None,
@@ -82,7 +203,7 @@ def contacts_bulk_upsert(
         fields.append("external_client_id")
     writer = _PostgresWriter() if connection.vendor == "postgresql" else _SqliteWriter()
     now = timezone.now()
-    user_id = getattr(user, "pk", None)
+    user_id = actor.user_id
 
     template = _new_row_template()
     template.update(workspace_id=workspace.pk, created_at=now, updated_at=now, created_by_id=user_id,
@@ -109,6 +230,13 @@ def contacts_bulk_upsert(
     # the import's columns (an empty cell keeps them).
     external_ids = [values["external_client_id"] for values in rows if values.get("external_client_id")]
     existing = writer.existing(workspace.pk, external_ids, fields) if external_ids else {}
+    rejected = _refused(workspace, actor, rows, pending, existing)
+    if rejected:
+        refused = {index for index, _ in rejected}
+        keep = [k for k, index in enumerate(pending) if index not in refused]
+        rows, full_rows = [rows[k] for k in keep], [full_rows[k] for k in keep]
+        tags = [tags[k] for k in keep] if tags is not None else None
+        total -= len(rejected)
     for i, values in enumerate(rows):
         current = existing.get(values.get("external_client_id"))
         if current is not None:
@@ -119,7 +247,7 @@ def contacts_bulk_upsert(
     # {external id: id} of rows that conflicted or carry one
     returned = writer.upsert(full_rows, fields)
     updated = sum(1 for values in rows if values.get("external_client_id") in existing)
-    result = BulkResult(created=total - updated, updated=updated)
+    result = BulkResult(created=total - updated, updated=updated, rejected=rejected)
 
     if tags is not None:
         pairs, replace = [], []
@@ -132,6 +260,26 @@ def contacts_bulk_upsert(
             pairs.extend((contact_id, tag_id) for tag_id in tag_ids)
         writer.set_tags(replace, pairs)
     return result
+
+
+def _refused(workspace, actor: Actor, rows, pending, existing) -> list[tuple[int, ErrorItem]]:
+    """The rows that would update a contact a member may not change: one
+    that is hidden from them answers as a create would (the id is taken),
+    one they see read-only is a permission error."""
+    if not actor.restricted or not existing:
+        return []
+    rights = access.access_map(workspace=workspace, actor=actor, ids=[c["id"] for c in existing.values()])
+    refused = []
+    for values, index in zip(rows, pending):
+        current = existing.get(values.get("external_client_id"))
+        if current is None or rights.get(current["id"]):
+            continue
+        if current["id"] in rights:
+            why = ErrorItem("permission_denied", "You may view but not edit this contact.", "external_client_id")
+        else:
+            why = ErrorItem("external_client_id_taken", EXTERNAL_ID_TAKEN, "external_client_id")
+        refused.append((index, why))
+    return refused
 
 
 class _PostgresWriter:

@@ -1,0 +1,37 @@
+"""Every write of a contact, in one package; each module one concern:
+
+- rules: the rule set (typed values in, cleaned values or violations out);
+  pure, so the CSV import runs it per row too;
+- access: the one access policy (who sees and edits which contact), read by
+  the selectors, the renderer and every service;
+- references: what a write names in the workspace (labels, stages, members,
+  organizations, persons, tags, custom field definitions);
+- lifecycle: create, update, upsert, archive, restore, erase, and the
+  lookups messaging writes through;
+- bulk: the bulk update and the import's set-based bulk upsert;
+- custom_fields: custom field definitions.
+
+Every write takes `*, workspace, actor` (crm.actors.Actor), with no default.
+"""
+from .access import ContactsNotEditable
+from .bulk import BULK_UPDATE_MAX, BulkResult, contact_bulk_update, contacts_bulk_upsert
+from .custom_fields import custom_field_create, custom_field_delete, custom_field_update
+from .lifecycle import (
+    contact_archive,
+    contact_create,
+    contact_erase,
+    contact_for_messaging,
+    contact_for_phone,
+    contact_restore,
+    contact_update,
+    contact_upsert,
+    contact_validate,
+)
+from .rules import ContactValues, CustomFieldValue
+
+__all__ = [
+    "BULK_UPDATE_MAX", "BulkResult", "ContactValues", "ContactsNotEditable", "CustomFieldValue",
+    "contact_archive", "contact_bulk_update", "contact_create", "contact_erase", "contact_for_messaging",
+    "contact_for_phone", "contact_restore", "contact_update", "contact_upsert", "contact_validate",
+    "contacts_bulk_upsert", "custom_field_create", "custom_field_delete", "custom_field_update",
+]
