@@ -101,7 +101,7 @@ def test_remove_member_revokes_their_tokens(api_client, member_client, client_fo
 
 def test_unknown_and_foreign_members_are_404(api_client, other_client):
     for pk in (other_client.user.pk, 987654321, 2**63):
-        assert_error(api_client.get(f"{USERS}/{pk}"), 404, "not_found")
+        assert_error(api_client.get(f"/v1/crm/users/{pk}"), 404, "not_found")
         assert_error(api_client.patch(f"{USERS}/{pk}", {"role": "admin"}), 404, "not_found")
         assert_error(api_client.delete(f"{USERS}/{pk}"), 404, "not_found")
     assert Membership.objects.filter(user=other_client.user, workspace=api_client.workspace).count() == 0
