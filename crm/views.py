@@ -62,7 +62,9 @@ class UsersView(APIView):
         """Adds a member by email with a role, creating the user if no user has that email."""
         payload = MemberCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        user = services.membership_add(workspace=request.auth.workspace, actor=Actor.from_token(request.auth), **payload.validated_data)
+        user = services.membership_add(
+            workspace=request.auth.workspace, actor=Actor.from_token(request.auth), **payload.validated_data
+        )
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
