@@ -8,10 +8,14 @@ from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from kombu import Connection
 from rest_framework import mixins, serializers, status
-from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    permission_classes,
+    throttle_classes,
+)
 from rest_framework.response import Response
 from rest_framework.views import APIView
-
 
 from config.celery import app as celery_app
 
@@ -22,10 +26,10 @@ from .models import ApiToken
 from .openapi import ErrorSerializer
 from .permissions import IsWorkspaceAdmin, IsWorkspaceAdminOrReadOnly
 from .serializers import (
+    MAX_ID,
     ApiTokenCreatedSerializer,
     ApiTokenCreateSerializer,
     ApiTokenSerializer,
-    MAX_ID,
     MemberCreateSerializer,
     MemberUpdateSerializer,
     MeSerializer,

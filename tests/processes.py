@@ -19,7 +19,7 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
 # The ports this suite may bind (parallel checkouts on one machine use other ranges).
-PORT_RANGE = range(int(os.environ.get("TEST_PORT_MIN", 18200)), int(os.environ.get("TEST_PORT_MAX", 18299)) + 1)
+PORT_RANGE = range(int(os.environ.get("TEST_PORT_MIN", "18200")), int(os.environ.get("TEST_PORT_MAX", "18299")) + 1)
 
 
 def free_port() -> int:
