@@ -15,7 +15,24 @@ def main():
         os.environ.setdefault("SECRET_KEY", f"offline-{secrets.token_hex(16)}")
     from django.core.management import execute_from_command_line
 
+    _make_sqlite_folder()
     execute_from_command_line(sys.argv)
+
+
+def _make_sqlite_folder():
+    """The embedded SQLite database's folder (VAR_DIR), made by the commands
+    of a checkout rather than on import of the settings."""
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        database = settings.DATABASES["default"]
+    except ImproperlyConfigured:
+        return  # execute_from_command_line reports it
+    if database["ENGINE"].endswith("sqlite3") and str(database["NAME"]) != ":memory:":
+        Path(database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 
 
 if __name__ == "__main__":

@@ -2,17 +2,33 @@
 
 Defaults are the embedded quickstart: SQLite, Celery's filesystem broker and
 files on local disk. Production sets DATABASE_URL, CELERY_BROKER_URL,
-SECRET_KEY, DEBUG=false and ALLOWED_HOSTS (see README).
+SECRET_KEY, DEBUG=false and ALLOWED_HOSTS (see README and docs/operations.md).
+
+Importing this module reads and creates nothing but the env file: folders of
+the embedded mode are made when they are used (config/celery.py, manage.py),
+so a wheel installed into site-packages stays untouched.
 """
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
+# The quickstart writes its settings (secret key, VAR_DIR, database, debug) to
+# this file so that manage.py, the worker, beat and the CLI all read the same
+# ones. Variables set in the environment win; ENV_FILE= (empty) reads none.
+ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).is_file():
+    environ.Env.read_env(ENV_FILE)
+
+# Local state of the embedded mode. A checkout keeps it beside the code; an
+# installed copy (a wheel in site-packages) in ./var of the working directory.
+_CHECKOUT = (BASE_DIR / "manage.py").is_file()
+VAR_DIR = Path(env.str("VAR_DIR", default=str((BASE_DIR if _CHECKOUT else Path.cwd()) / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
 # No default outside DEBUG: a production process without SECRET_KEY refuses to start.
@@ -36,6 +52,76 @@ if not SECRETS_KEYS:
 
     SECRETS_KEYS = [base64.urlsafe_b64encode(hashlib.sha256(f"secrets:{SECRET_KEY}".encode()).digest()).decode()]
 
+# HTTPS behind a proxy or load balancer (docs/operations.md, "Production
+# settings"). All off by default so plain-HTTP development works; the
+# documented production environment turns them on and `check --deploy` is
+# then clean (tests/crm/test_production_settings.py).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# The load balancer's probes and the metrics scraper talk plain HTTP inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=SECURE_SSL_REDIRECT)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SECURE_SSL_REDIRECT)
+# "HTTP_X_FORWARDED_PROTO,https": trust this header from the proxy (and only
+# when the proxy always sets or strips it).
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# CORS for browser clients on other origins: off unless origins are listed.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/v1/crm/.*$"
+CORS_ALLOW_HEADERS = [
+    "accept", "authorization", "content-type", "if-match", "idempotency-key", "x-access-token", "x-request-id",
+]
+CORS_EXPOSE_HEADERS = [
+    "etag", "retry-after", "x-request-id", "ratelimit", "ratelimit-policy",
+    "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
+]
+CORS_PREFLIGHT_MAX_AGE = 3600
+
+# A CSP for the HTML pages (admin, Swagger UI, ReDoc): everything from this
+# origin. Inline styles are allowed because Swagger UI and ReDoc set them;
+# no inline script runs (the docs load theirs from /static/, see crm/docs.py).
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/v1/crm/", "/v1/schema/", "/v1/redoc/redoc.standalone.js", "/healthz", "/livez", "/metrics"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Admin login: after ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one IP address, that pair is locked out for
+# ADMIN_LOGIN_LOCKOUT_MINUTES (django-axes; counted in the database, so every
+# process shares the count). A correct login resets the count.
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Behind N proxies the client address is the N-th from the right of
+# X-Forwarded-For (what a client writes there itself is further left and
+# ignored); 0 reads REMOTE_ADDR (crm.middleware.client_ip).
+ADMIN_LOGIN_PROXY_COUNT = env.int("ADMIN_LOGIN_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "crm.middleware.client_ip"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -48,6 +134,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
+    "corsheaders",
+    "csp",
+    "axes",
     "crm",
     "labels",
     "tags",
@@ -58,15 +147,22 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the request id, log context, metrics and rate-limit headers
+    # cover every response, the JSON error pages included.
+    "crm.middleware.RequestContextMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "crm.middleware.JsonErrorMiddleware",
     "crm.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -121,6 +217,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env("STATIC_ROOT", default=str(VAR_DIR / "static"))
+# WhiteNoise serves the admin's, Swagger UI's and ReDoc's assets from the app
+# itself, behind a plain load balancer. It finds them in the installed
+# packages, so they are served even before `collectstatic`; collectstatic
+# adds precompressed (gzip/brotli) copies that it prefers.
+WHITENOISE_USE_FINDERS = True
+# Files served at the root: /favicon.ico.
+WHITENOISE_ROOT = BASE_DIR / "crm" / "root"
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
 # Uploaded files go through Django's storage API; production points
@@ -130,7 +233,7 @@ STORAGES = {
         "BACKEND": env("FILE_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
         "OPTIONS": env.json("FILE_STORAGE_OPTIONS", default={}),
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
 # Request bodies above this are a 413 (CSV uploads have their own, larger cap).
@@ -159,7 +262,11 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": "crm.metadata.CrmMetadata",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["crm.throttling.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"token": env("API_RATE_LIMIT", default="6000/min")},
+    # Per token and per workspace (all its tokens together); see crm/throttling.py.
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env("API_RATE_LIMIT", default="6000/min"),
+        "workspace": env("API_WORKSPACE_RATE_LIMIT", default="20000/min"),
+    },
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -182,7 +289,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/v1/crm",
-    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # validatorUrl null: Swagger UI would otherwise send the schema to validator.swagger.io
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "validatorUrl": None},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -220,10 +328,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
     }
 )
-if CELERY_BROKER_URL.startswith("filesystem"):
-    # Embedded mode works from any entry point (manage.py, celery), not only the quickstart.
-    for _folder in ("queue", "processed", "results", "control"):
-        (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+# Embedded mode works from any entry point (manage.py, celery), not only the
+# quickstart: config/celery.py makes these folders when Celery first loads
+# its configuration, not on import of the settings.
+EMBEDDED_BROKER_FOLDERS = (
+    [_BROKER_DIR / folder for folder in ("queue", "processed", "results", "control")]
+    if CELERY_BROKER_URL.startswith("filesystem")
+    else []
+)
 # Results are off unless asked for; the embedded quickstart keeps them as
 # files so `ping.delay().get()` can prove its worker runs tasks.
 CELERY_RESULT_BACKEND = env(
@@ -244,6 +356,36 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Bounded retries: tasks that retry (delivery, imports) stop after this many.
 CELERY_TASK_MAX_RETRIES = 5
+# The worker logs through LOGGING below (request id, JSON), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery beat (periodic tasks) keeps its last-run times here.
+CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))
+
+# Rate limits are counted in Redis whenever one is configured (CACHE_URL,
+# else the broker), so every process and machine shares one count; the
+# in-process cache is only for the single-process quickstart.
+RATE_LIMIT_REDIS_URL = env(
+    "RATE_LIMIT_REDIS_URL",
+    default=next(
+        (url for url in (env("CACHE_URL", default=""), CELERY_BROKER_URL) if url.startswith(("redis://", "rediss://"))),
+        "",
+    ),
+)
+
+# Start of the counters' keys: deployments (or test runs) sharing a Redis keep apart.
+RATE_LIMIT_KEY_PREFIX = env("RATE_LIMIT_KEY_PREFIX", default="crm:ratelimit")
+
+# Readiness (/healthz): also ask that a worker answers a ping (off for a
+# deployment whose API must be ready with no worker running).
+HEALTHZ_CHECK_WORKERS = env.bool("HEALTHZ_CHECK_WORKERS", default=True)
+
+# Prometheus metrics (crm/metrics.py): GET /metrics with
+# `Authorization: Bearer $METRICS_TOKEN`; or, with METRICS_PORT, a separate
+# listener started by the gunicorn master (config/gunicorn.py) and by each
+# Celery worker. Neither set: no metrics endpoint. Several processes need
+# PROMETHEUS_MULTIPROC_DIR (docs/operations.md, "Metrics").
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_PORT = env.int("METRICS_PORT", default=0)
 
 API_TOKEN_PREFIX = "crm_"
 # last_used_at is written at most this often per token, not on every request.
@@ -278,11 +420,21 @@ CELERY_BEAT_SCHEDULE = {
 }
 # -- end of issue 14's block ----------------------------------------------------
 
+# Every line has its time (UTC), level, logger and, inside a request or a
+# task it enqueued, the request id; LOG_FORMAT=json writes one JSON object a
+# line. Tokens and emails are masked (crm/logs.py).
+LOG_FORMAT = env("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"crm": {"()": "crm.logs.formatter", "json": LOG_FORMAT == "json"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "crm"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # httpx logs every request at INFO: a line per webhook delivery (crm.outbound)
-    "loggers": {"django.request": {"level": "ERROR"}, "httpx": {"level": "WARNING"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # the access line is crm.request's; Django's runserver would log each request again
+        "django.server": {"level": "WARNING"},
+        # httpx logs every request at INFO: a line per webhook delivery (crm.outbound)
+        "httpx": {"level": "WARNING"},
+    },
 }

@@ -1,9 +1,15 @@
 import json
+import logging
+import time
 
 from django.conf import settings
 from django.http import HttpResponse
 
+from . import metrics
 from .errors import error_payload
+from .logs import REQUEST_ID_HEADER, log_context, request_id_from
+
+access_logger = logging.getLogger("crm.request")
 
 _STATUS_CODES = {
     400: ("bad_request", "Bad request."),
@@ -21,6 +27,50 @@ def json_error_response(status: int, code: str | None = None, message: str | Non
     error_type = "server_error" if status >= 500 else "client_error"
     body = error_payload(error_type, code or default_code, message or default_message)
     return HttpResponse(json.dumps(body), status=status, content_type="application/json")
+
+
+class RequestContextMiddleware:
+    """Outermost middleware. Gives every request an id (the client's
+    X-Request-ID when well formed, else a new one), binds it to every log
+    line of the request, echoes it; logs one access line (route, not the
+    query string: no personal data) and records the request's metrics; adds
+    the rate-limit headers the throttle left on the request (crm.throttling)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        started = time.perf_counter()
+        with log_context(request_id=request_id):
+            response = self.get_response(request)
+            seconds = time.perf_counter() - started
+            match = getattr(request, "resolver_match", None)
+            # The URL pattern, not the path: one series per endpoint (router patterns are regexes)
+            route = "/" + match.route.replace("^", "").replace("$", "") if match is not None else "unmatched"
+            metrics.record_request(route, request.method, response.status_code, seconds)
+            access_logger.info(
+                "request",
+                extra={"method": request.method, "route": route, "path": request.path,
+                       "status": response.status_code, "duration_ms": round(seconds * 1000, 1)},
+            )
+        response[REQUEST_ID_HEADER] = request_id
+        for name, value in getattr(request, "rate_limit_headers", ()):
+            response[name] = value
+        return response
+
+
+def client_ip(request) -> str:
+    """The client's address for the admin login limit: REMOTE_ADDR, or behind
+    ADMIN_LOGIN_PROXY_COUNT proxies the address the outermost one saw (the
+    N-th from the right of X-Forwarded-For; entries further left come from
+    the client and can be forged)."""
+    proxies = settings.ADMIN_LOGIN_PROXY_COUNT
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
 
 
 class JsonErrorMiddleware:

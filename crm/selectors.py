@@ -17,6 +17,11 @@ def workspace_members(*, workspace: Workspace) -> QuerySet:
     )
 
 
+def workspace_member(*, workspace: Workspace, user_id: int):
+    """One member annotated with `role`, or None (also for another workspace's user)."""
+    return workspace_members(workspace=workspace).filter(pk=user_id).first()
+
+
 class _TokenLookup:
     """`token_with_context(prefix)`: the token, its workspace, its user and the
     user's role in that workspace in one hand-joined query, built from the

@@ -133,6 +133,19 @@ class UserSerializer(serializers.ModelSerializer):
         fields = ["id", "first_name", "last_name", "email", "role"]
 
 
+class MemberCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=150)
+    role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    first_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="",
+                                 help_text="Used only when the user is new.")
+    last_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="",
+                                help_text="Used only when the user is new.")
+
+
+class MemberUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
 class WorkspaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Workspace
@@ -161,6 +174,9 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 class ApiTokenCreateSerializer(serializers.Serializer):
     name = StrictCharField(max_length=100)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    user_id = MemberField(
+        required=False, help_text="The member the token is for (default: the caller). Admins issue tokens for members."
+    )
 
 
 class ApiTokenCreatedSerializer(ApiTokenSerializer):

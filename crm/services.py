@@ -1,5 +1,6 @@
 """Writes for the core: workspaces, members and API tokens, and the small
 helpers every app's services share (model_update, saved_or, version_check)."""
+import logging
 from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import datetime
@@ -11,7 +12,7 @@ from django.utils.text import slugify
 
 from . import tokens
 from .actors import Actor
-from .errors import DomainError, PreconditionFailed, field_error
+from .errors import Conflict, DomainError, NotFound, PreconditionFailed, field_error
 from .models import ApiToken, Membership, Workspace
 from .signals import workspace_created
 
@@ -94,6 +95,7 @@ def token_create(
     token = ApiToken.objects.create(
         workspace=workspace, user=user, name=name, prefix=prefix, digest=digest, expires_at=expires_at
     )
+    _member_event("token_created", workspace=workspace, actor=actor, user_id=user.pk, token_id=token.pk)
     return token, plaintext
 
 
@@ -101,7 +103,90 @@ def token_revoke(*, workspace: Workspace, actor: Actor, token: ApiToken) -> ApiT
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        _member_event("token_revoked", workspace=workspace, actor=actor, user_id=token.user_id, token_id=token.pk)
     return token
+
+
+# -- members (admins, through /v1/crm/users) -----------------------------------
+audit_logger = logging.getLogger("crm.audit")
+NO_MEMBER = "No member of this workspace has this id."
+
+
+def _member_event(action: str, *, workspace: Workspace, actor: Actor, **data) -> None:
+    """Every member-management action (members added, changed, removed;
+    tokens issued and revoked) passes here. The hook for the events outbox
+    (issue 14: write the event in this same transaction once events exist);
+    until then one audit log line once the change is committed, with ids
+    only (no email, no name: no personal data in logs)."""
+    fields = {"action": action, "workspace_id": workspace.pk, "actor_kind": actor.kind, "actor_id": actor.id, **data}
+    transaction.on_commit(lambda: audit_logger.info("member %s", action, extra=fields))
+
+
+def _locked_membership(*, workspace: Workspace, user: User) -> tuple[Membership, list[int]]:
+    """The member's row and the ids of the workspace's admins, all locked (admins
+    first, always in id order), so two admins demoting or removing each other at
+    once cannot leave the workspace without one."""
+    admin_ids = list(
+        Membership.objects.select_for_update()
+        .filter(workspace=workspace, role=Membership.Role.ADMIN)
+        .order_by("id")
+        .values_list("user_id", flat=True)
+    )
+    membership = Membership.objects.select_for_update().filter(workspace=workspace, user=user).first()
+    if membership is None:
+        raise NotFound(NO_MEMBER)
+    return membership, admin_ids
+
+
+def _refuse_last_admin(membership: Membership, admin_ids: list[int], doing: str) -> None:
+    if membership.role == Membership.Role.ADMIN and admin_ids == [membership.user_id]:
+        raise Conflict(f"Cannot {doing} the workspace's last admin; make another member admin first.", code="last_admin")
+
+
+@transaction.atomic
+def membership_add(
+    *, workspace: Workspace, actor: Actor, email: str, role: str, first_name: str = "", last_name: str = ""
+) -> User:
+    """Adds a member by email, creating the user (with no password: they use
+    API tokens) when no user has it. 409 when they are a member already.
+    Returns the user annotated with `role`."""
+    user = user_get_or_create(email=email, first_name=first_name, last_name=last_name)
+    _, created = Membership.objects.get_or_create(workspace=workspace, user=user, defaults={"role": role})
+    if not created:
+        raise Conflict("This user is already a member of the workspace.", code="already_member")
+    _member_event("added", workspace=workspace, actor=actor, user_id=user.pk, role=role)
+    user.role = role
+    return user
+
+
+@transaction.atomic
+def membership_change_role(*, workspace: Workspace, actor: Actor, user: User, role: str) -> User:
+    """Changes a member's role; demoting the last admin is a 409."""
+    membership, admin_ids = _locked_membership(workspace=workspace, user=user)
+    if role != Membership.Role.ADMIN:
+        _refuse_last_admin(membership, admin_ids, "demote")
+    if membership.role != role:
+        previous = membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        _member_event("role_changed", workspace=workspace, actor=actor, user_id=user.pk, role=role,
+                      previous_role=previous)
+    user.role = role
+    return user
+
+
+@transaction.atomic
+def membership_remove(*, workspace: Workspace, actor: Actor, user: User) -> None:
+    """Removes a member and revokes their tokens for this workspace (they
+    already answer 401 without the membership; revoking makes it permanent
+    should they be added again). Removing the last admin is a 409."""
+    membership, admin_ids = _locked_membership(workspace=workspace, user=user)
+    _refuse_last_admin(membership, admin_ids, "remove")
+    membership.delete()
+    revoked = ApiToken.objects.filter(workspace=workspace, user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    _member_event("removed", workspace=workspace, actor=actor, user_id=user.pk, tokens_revoked=revoked)
 
 
 # -- helpers shared by every app's services -----------------------------------

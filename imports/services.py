@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from contacts.services import contacts_bulk_upsert
+from crm import metrics
 from crm.actors import Actor
 from crm.errors import Conflict, DomainError, NotFound, PayloadTooLarge, field_error
 from crm.models import Membership, Workspace
@@ -401,6 +402,7 @@ def _write_pass(job: ImportJob, actor: Actor, import_file: ImportFile, owner: st
                     "checkpoint", "processed_rows", "created", "updated", "skipped", "progress", "error_count",
                     "lease_expires_at", "updated_at", *(["errors"] if errors_grew else []),
                 ])
+            metrics.record_import_chunk(created=result.created, updated=result.updated, skipped=len(chunk.invalid))
             if on_progress:
                 on_progress(locked)
     _finish(job.pk, owner, ImportJob.Status.SUCCEEDED, progress=100, total_rows=F("processed_rows"))

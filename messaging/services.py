@@ -14,6 +14,7 @@ from django.db.models import F, ProtectedError, Q
 from django.utils import timezone
 
 from contacts import services as contacts
+from crm import metrics
 from crm.actors import Actor
 from crm.errors import Conflict, ObjectsNotFound, field_error
 from crm.models import Workspace
@@ -439,6 +440,24 @@ def message_payload(message: Message) -> dict:
 
 
 def message_deliver(*, message_id: int, final_attempt: bool, actor: Actor) -> DeliveryOutcome:
+    """Sends one pending message through its integration's provider (see
+    _message_deliver), then counts the outcome by provider
+    (crm_message_deliveries_total) and logs it with the message's id and
+    workspace."""
+    outcome, message = _message_deliver(message_id=message_id, final_attempt=final_attempt, actor=actor)
+    provider = message.integration.provider if message is not None else None
+    if provider:  # not a skipped redelivery
+        metrics.record_delivery(provider, outcome.value)
+    logger.info("delivery %s", outcome.value, extra={
+        "message_id": message_id, "workspace_id": getattr(message, "workspace_id", None), "provider": provider,
+        "outcome": outcome.value,
+    })
+    return outcome
+
+
+def _message_deliver(
+    *, message_id: int, final_attempt: bool, actor: Actor
+) -> tuple[DeliveryOutcome, Message | None]:
     """Sends one pending message through its integration's provider.
 
     Check-and-claim: one UPDATE takes the row only if it is still pending and
@@ -452,7 +471,7 @@ def message_deliver(*, message_id: int, final_attempt: bool, actor: Actor) -> De
         .update(claimed_until=now + CLAIM_LEASE, delivery_attempts=F("delivery_attempts") + 1)
     )
     if not claimed:
-        return DeliveryOutcome.SKIPPED
+        return DeliveryOutcome.SKIPPED, None
     message = Message.objects.select_related("workspace", "integration", "conversation__contact").get(
         pk=message_id
     )
@@ -462,7 +481,7 @@ def message_deliver(*, message_id: int, final_attempt: bool, actor: Actor) -> De
             if pending.update(status=Message.Status.FAILED, error="The integration is not active.", claimed_until=None):
                 _record_message(message.workspace, actor, message, "message.failed", status="failed",
                                 error="The integration is not active.")
-        return DeliveryOutcome.FAILED
+        return DeliveryOutcome.FAILED, message
     try:
         result = get_provider(message.integration.provider).send(
             message.integration, message_payload(message)
@@ -471,20 +490,20 @@ def message_deliver(*, message_id: int, final_attempt: bool, actor: Actor) -> De
         error = str(exc)[:2000]
         if exc.transient and not final_attempt:
             pending.update(error=error, claimed_until=None, updated_at=timezone.now(), updated_by=actor.user)
-            return DeliveryOutcome.RETRY
+            return DeliveryOutcome.RETRY, message
         with transaction.atomic():
             if pending.update(status=Message.Status.FAILED, error=error, claimed_until=None,
                               updated_at=timezone.now(), updated_by=actor.user):
                 _record_message(message.workspace, actor, message, "message.failed", status="failed", error=error)
         logger.warning("message %s failed: %s", message_id, error)
-        return DeliveryOutcome.FAILED
+        return DeliveryOutcome.FAILED, message
     sent_at = timezone.now()
     with transaction.atomic():
         if pending.update(status=Message.Status.SENT, external_message_id=result.external_message_id, sent_at=sent_at,
                           error="", claimed_until=None, updated_at=sent_at, updated_by=actor.user):
             _record_message(message.workspace, actor, message, "message.sent", status="sent",
                             external_message_id=result.external_message_id)
-    return DeliveryOutcome.SENT
+    return DeliveryOutcome.SENT, message
 
 
 # -- provider status reports ------------------------------------------------

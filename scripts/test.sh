@@ -14,4 +14,6 @@ export SECRETS_KEYS=${SECRETS_KEYS:-dGVzdC1zZWNyZXRzLWtleS1vZi10aGUtdGVzdC1zdWk=
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/crm}
 export CELERY_BROKER_URL=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}
 export VAR_DIR=${VAR_DIR:-$PWD/var/test}
+# The quickstart's env file is for `make run`, not for the tests.
+export ENV_FILE=${ENV_FILE-}
 exec .venv/bin/python -m pytest "$@"

@@ -78,3 +78,22 @@ def other_client(client_for, other_workspace):
 @pytest.fixture
 def anon_client():
     return APIClient()
+
+
+@pytest.fixture
+def celery_worker_process():
+    """A real `celery -A config worker` (solo pool) on a private queue of the
+    Redis broker, with a Redis result backend; yields (queue, backend, process)."""
+    from celery.app import backends
+    from django.conf import settings
+
+    from config.celery import app
+
+    from .processes import celery_worker
+
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.fail("the worker tests need CELERY_BROKER_URL=redis://... (scripts/test.sh sets it)")
+    result_url = settings.CELERY_BROKER_URL
+    backend_cls, url = backends.by_url(result_url, app.loader)
+    with celery_worker(env={"CELERY_RESULT_BACKEND": result_url}) as (queue, process):
+        yield queue, backend_cls(app=app, url=url), process

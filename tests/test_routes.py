@@ -29,13 +29,20 @@ class Allowed(NamedTuple):
 
 
 ALLOWED = {
-    "/healthz": Allowed("Liveness probe: no token, no workspace, no resource.", "crm/test_bootstrap_health.py"),
+    "/healthz": Allowed("Readiness probe: no token, no workspace, no resource.", "crm/test_bootstrap_health.py"),
+    "/livez": Allowed("Liveness probe: no token, no workspace, no resource.", "crm/test_bootstrap_health.py"),
+    "/metrics": Allowed("Prometheus metrics of the process, behind METRICS_TOKEN: no workspace.", "crm/test_metrics.py"),
+    "/v1/redoc/redoc.standalone.js": Allowed("ReDoc's script (the sidecar's, logo from this site), public.",
+                                             "crm/test_production_settings.py"),
     "/v1/schema/": Allowed("The OpenAPI document (drf-spectacular), public.", "crm/test_schema.py"),
     "/v1/docs/": Allowed("Swagger UI over the schema, public.", "crm/test_schema.py"),
     "/v1/redoc/": Allowed("ReDoc over the schema, public.", "crm/test_schema.py"),
     "/v1/crm/me": Allowed("The caller's own user, workspace and role: no queryset to scope.", "crm/test_auth.py"),
     "/v1/crm/users": Allowed("The workspace's members, read through crm.selectors: no model of the workspace "
                              "to scope or version.", "crm/test_auth.py"),
+    "/v1/crm/users/{id}": Allowed("One member: users are not rows of a workspace (a membership joins them), read "
+                                  "through crm.selectors.workspace_member and written by crm.services' "
+                                  "membership_* services.", "crm/test_members.py"),
     "/v1/crm/integrations/{id}/status": Allowed(
         "A provider's signed callback: authenticated by the integration's HMAC signature, not a token, "
         "so it cannot be a WorkspaceViewSet (whose workspace is the token's).", "messaging/test_status_api.py"),

@@ -32,9 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-# The token throttle would answer 429 to a throughput loop; its cache is also
-# cleared before every case so its history list stays short (see _clear_throttle).
+# The rate limits (per token and per workspace) would answer 429 to a
+# throughput loop; the cache is also cleared before every case (_clear_throttle).
 os.environ.setdefault("API_RATE_LIMIT", "10000000/min")
+os.environ.setdefault("API_WORKSPACE_RATE_LIMIT", "10000000/min")
 
 import django  # noqa: E402
 

@@ -1,4 +1,6 @@
 """Every 4xx/5xx answers JSON in the one error format, DEBUG or not."""
+import uuid
+
 import pytest
 from django.test import override_settings
 from django.urls import path
@@ -107,27 +109,46 @@ def test_oversized_body(api_client, settings):
     assert_error(response, 413, "payload_too_large")
 
 
-def test_throttled(api_client, other_client, monkeypatch):
+def test_throttled(api_client, other_client, monkeypatch, settings):
     """A fixed window per token: the third call of a 2/min token in the same
     minute is a 429 with Retry-After up to the window's end; another token
-    keeps its own count; the next window starts afresh."""
-    from django.core.cache import cache
-
+    keeps its own count; the next window starts afresh. Every response says
+    where the caller stands."""
     from crm.throttling import TokenRateThrottle
 
+    settings.RATE_LIMIT_KEY_PREFIX = f"test-{uuid.uuid4().hex}"
     now = [1_000_040.0]  # 20 s into a minute window (16,667 x 60 = 1,000,020)
-    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"token": "2/min"})
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"token": "2/min", "workspace": "100/hour"})
     monkeypatch.setattr(TokenRateThrottle, "timer", lambda self: now[0])
-    cache.clear()
-    assert api_client.get("/v1/crm/me").status_code == 200
-    assert api_client.get("/v1/crm/me").status_code == 200
+    first = api_client.get("/v1/crm/me")
+    assert first.status_code == 200
+    assert first["RateLimit-Policy"] == '"token";q=2;w=60, "workspace";q=100;w=3600'
+    assert first["RateLimit"] == '"token";r=1;t=40'
+    assert (first["X-RateLimit-Limit"], first["X-RateLimit-Remaining"], first["X-RateLimit-Reset"]) == ("2", "1", "40")
+    assert api_client.get("/v1/crm/me")["RateLimit"] == '"token";r=0;t=40'
     response = api_client.get("/v1/crm/me")
     assert_error(response, 429, "throttled")
     assert response["Retry-After"] == "40"
-    assert other_client.get("/v1/crm/me").status_code == 200
+    assert response["RateLimit"] == '"token";r=0;t=40'
+    other = other_client.get("/v1/crm/me")
+    assert other.status_code == 200 and other["RateLimit"] == '"token";r=1;t=40'
     now[0] += 40
     assert api_client.get("/v1/crm/me").status_code == 200
-    cache.clear()
+
+
+def test_workspace_limit_spans_its_tokens(api_client, client_for, monkeypatch, settings):
+    """Two tokens of one workspace share its limit; when it binds, the headers name it."""
+    from crm.throttling import TokenRateThrottle
+
+    settings.RATE_LIMIT_KEY_PREFIX = f"test-{uuid.uuid4().hex}"
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"token": "10/min", "workspace": "3/min"})
+    second = client_for(api_client.workspace)
+    assert api_client.get("/v1/crm/me").status_code == 200
+    assert second.get("/v1/crm/me")["RateLimit"].startswith('"workspace";r=1;')
+    assert api_client.get("/v1/crm/me").status_code == 200
+    response = second.get("/v1/crm/me")
+    assert_error(response, 429, "throttled")
+    assert response["RateLimit"].startswith('"workspace";r=0;') and int(response["Retry-After"]) >= 1
 
 
 @pytest.mark.urls("tests.crm.test_errors")

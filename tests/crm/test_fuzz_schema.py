@@ -67,8 +67,11 @@ def keep_test_connection():
 def fuzz_client(client_for, workspace, other_workspace, keep_test_connection, settings, tmp_path):
     """An admin of a workspace holding one object of each kind (ids 1, 2, ...
     are likely to be generated), next to another workspace's objects. Uploads
-    go to a temporary directory; tasks are never enqueued (nothing commits)."""
+    go to a temporary directory; tasks are never enqueued (nothing commits);
+    /healthz does not wait for a worker."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    # No worker runs here: readiness leaves the ping out (test_bootstrap_health.py has one).
+    settings.HEALTHZ_CHECK_WORKERS = False
     for ws in (workspace, other_workspace):
         user = client_for(ws, Membership.Role.ADMIN).user
         label = ContactLabel.objects.filter(workspace=ws).first()

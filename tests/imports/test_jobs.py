@@ -293,3 +293,17 @@ def test_admin_pages(client, api_client, django_user_model):
     for url in ("/admin/imports/importjob/", "/admin/imports/importjob/?q=csv&status__exact=queued",
                 "/admin/imports/importfile/", f"/admin/imports/importjob/{ImportJob.objects.get().pk}/change/"):
         assert client.get(url).status_code == 200, url
+
+
+def test_import_rows_are_counted(api_client):
+    from prometheus_client import REGISTRY
+
+    def count(outcome):
+        return REGISTRY.get_sample_value("crm_import_rows_total", {"outcome": outcome}) or 0
+
+    before = {outcome: count(outcome) for outcome in ("created", "updated", "skipped")}
+    run(start(api_client, upload(api_client, "externalClientId,name\ne1,Ann\ne2,Bob\n")))
+    run(start(api_client, upload(api_client, "externalClientId,name,email\ne1,Ann,x@example.com\ne3,,bad\n"),
+              skip_errors=True))
+    after = {outcome: count(outcome) - before[outcome] for outcome in before}
+    assert after == {"created": 2, "updated": 1, "skipped": 1}

@@ -205,3 +205,22 @@ def test_api_message_is_delivered_after_commit(
     assert len(receiver.requests) == 1
     body = api_client.get(f"/v1/crm/messages/{response.json()['message_id']}").json()
     assert body["status"] == "sent" and body["external_message_id"] == "ext-1"
+
+
+def test_deliveries_are_counted_and_logged_by_outcome(webhook_conversation, receiver, caplog):
+    from prometheus_client import REGISTRY
+
+    def count(outcome):
+        return REGISTRY.get_sample_value(
+            "crm_message_deliveries_total", {"provider": "webhook", "outcome": outcome}
+        ) or 0
+
+    sent, failed = count("sent"), count("failed")
+    deliver_message.apply(args=[add(webhook_conversation).pk])
+    receiver.responses = [(400, {"error": "invalid recipient"})]
+    failing = add(webhook_conversation)
+    with caplog.at_level("INFO", logger="messaging"):
+        deliver_message.apply(args=[failing.pk])
+    assert (count("sent"), count("failed")) == (sent + 1, failed + 1)
+    line = next(r for r in caplog.records if r.getMessage() == "delivery failed")
+    assert line.message_id == failing.pk and line.workspace_id == webhook_conversation.workspace_id

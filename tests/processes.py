@@ -1,0 +1,123 @@
+"""Real processes for the tests that need them: a Celery worker on the Redis
+broker, gunicorn with several workers. Each helper waits until the process
+serves, and stops it (SIGTERM, then SIGKILL) when the block ends."""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+# The ports this suite may bind (parallel checkouts on one machine use other ranges).
+PORT_RANGE = range(int(os.environ.get("TEST_PORT_MIN", "18200")), int(os.environ.get("TEST_PORT_MAX", "18299")) + 1)
+
+
+def free_port() -> int:
+    for port in PORT_RANGE:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORT_RANGE}")
+
+
+def test_database_url() -> str:
+    """The test database, for processes that must see the test's committed rows."""
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _stop(process, timeout=15):
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def celery_worker(*, env=None, pool_args=("--pool=solo",)):
+    """`celery -A config worker` on a private queue; yields (queue, process)
+    with `process.log_path`."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", *pool_args, "-Q", queue,
+         "-n", f"{queue}@%h", "--loglevel=INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    process.log_path = log.name
+    try:
+        _wait_until_ready(process)
+        yield queue, process
+    finally:
+        _stop(process)
+        log.close()
+        os.unlink(log.name)
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
+
+
+def _wait_until_ready(process, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the worker exited ({process.returncode}):\n{worker_log(process)[-3000:]}")
+        if " ready." in worker_log(process):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the worker was not ready within {timeout} s:\n{worker_log(process)[-3000:]}")
+
+
+def worker_log(process) -> str:
+    return Path(process.log_path).read_text()
+
+
+def wait_for_http(url: str, process, timeout: float = 60, log_path=None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{process.args[:4]} exited ({process.returncode}): {Path(log_path).read_text()[-3000:] if log_path else ''}")
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+@contextmanager
+def gunicorn(*, workers=3, env=None):
+    """gunicorn with the production config (config/gunicorn.py) on the test
+    database; yields (base_url, process) with `process.log_path`."""
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "config.wsgi",
+         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60"],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": test_database_url(), **(env or {})},
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    process.log_path = log.name
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base}/livez", process, log_path=log.name)
+        yield base, process
+    finally:
+        _stop(process)
+        log.close()
+        os.unlink(log.name)
