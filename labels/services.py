@@ -116,7 +116,7 @@ def label_delete(*, workspace: Workspace, actor: Actor, label: ContactLabel, exp
     lock_version(label, expected_version)
     default = label_get_default(workspace=workspace)
     # Bump the version and stamp so the change shows up to syncs and ETags.
-    moved_ids = list(label.contacts.values_list("pk", flat=True))
+    moving = list(label.contacts.values_list("pk", "version"))  # events: who moves, at which version
     moved = label.contacts.update(
         label=default, updated_at=timezone.now(), updated_by=actor.user, version=F("version") + 1
     )
@@ -124,7 +124,6 @@ def label_delete(*, workspace: Workspace, actor: Actor, label: ContactLabel, exp
                          instance=label, fields=LABEL_FIELDS, data={"contacts_moved_to": default.pk})
     # events: the contacts that moved to the default label
     events.record_many(workspace=workspace, actor=actor, type="contact.updated", subject_type="contact", rows=[
-        (pk, version, {"changes": {"label_id": {"old": label.pk, "new": default.pk}}})
-        for pk, version in label.contacts.model.objects.filter(pk__in=moved_ids).values_list("pk", "version")])
+        (pk, version + 1, {"changes": {"label_id": {"old": label.pk, "new": default.pk}}}) for pk, version in moving])
     label.delete()
     return moved

@@ -88,7 +88,9 @@ def test_default_label_cannot_be_deleted():
 def test_delete_locks_the_label_before_moving_contacts(django_assert_num_queries):
     workspace = WorkspaceFactory()
     hot = ContactLabel.objects.get(workspace=workspace, name="Hot lead")
-    with django_assert_num_queries(7) as ctx:  # savepoint, lock, default, move, collector, delete, release
+    # savepoint, lock, default, the moving contacts (for their events), move, the label.deleted event,
+    # collector, delete, release
+    with django_assert_num_queries(9) as ctx:
         services.label_delete(workspace=workspace, actor=SYSTEM, label=hot)
     assert "FOR UPDATE" in ctx.captured_queries[1]["sql"]
 
