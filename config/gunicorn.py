@@ -9,9 +9,21 @@ temporary one for this master.
 import os
 import tempfile
 
+import gunicorn.http.message
+
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="crm-gunicorn-metrics-")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# The request line: id lists of their documented maximum (1,000 ids) need ~23 KB,
+# which the application answers; crm.middleware.RequestLineLimitMiddleware answers
+# anything over MAX_REQUEST_LINE_BYTES (32 KiB) with a JSON 414, so gunicorn's own
+# limit sits above it. gunicorn clamps limit_request_line to its MAX_REQUEST_LINE
+# (8190) unless 0, which would mean unbounded buffering: the ceiling is raised
+# instead (workers fork from this master and keep it).
+REQUEST_LINE_CEILING = 64 * 1024
+gunicorn.http.message.MAX_REQUEST_LINE = REQUEST_LINE_CEILING + 1
+limit_request_line = REQUEST_LINE_CEILING
 
 
 def when_ready(server):

@@ -150,6 +150,7 @@ MIDDLEWARE = [
     # Outermost: the request id, log context, metrics and rate-limit headers
     # cover every response, the JSON error pages included.
     "crm.middleware.RequestContextMiddleware",
+    "crm.middleware.RequestLineLimitMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "crm.middleware.JsonErrorMiddleware",
     "crm.middleware.RequestSizeLimitMiddleware",
@@ -238,6 +239,10 @@ STORAGES = {
 
 # Request bodies above this are a 413 (CSV uploads have their own, larger cap).
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=10 * 1024 * 1024)
+# Path plus query string: 1,000 ids of 19 digits as `id=...&id=...` take 23,000 characters
+# (`contact_ids=` 20,000). Longer is a JSON 414 (crm.middleware); gunicorn's own limit
+# (config/gunicorn.py) sits above this one so the JSON answer is the one clients see.
+MAX_REQUEST_LINE_BYTES = env.int("MAX_REQUEST_LINE_BYTES", default=32 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=100 * 1024 * 1024)
 # Imports: rows per committed chunk; the job lease a run renews each chunk (a
@@ -255,7 +260,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["crm.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.IsWorkspaceMember"],
     "DEFAULT_RENDERER_CLASSES": ["crm.renderers.FastJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["crm.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "crm.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "crm.openapi.CrmAutoSchema",

@@ -197,7 +197,12 @@ class ContactFilter(django_filters.FilterSet):
     city = django_filters.CharFilter(method=_lower_exact("city"), help_text="Exact city, case-insensitive.")
     country = django_filters.CharFilter(method=_lower_exact("country"), help_text="Exact country, case-insensitive.")
     email = django_filters.CharFilter(method="filter_email", help_text="Exact email (case-insensitive).")
-    phone = django_filters.CharFilter(method="filter_phone", help_text="Phone in any format; matched in E.164.")
+    phone = django_filters.CharFilter(method="filter_phone", help_text="Phone in any format; matched in E.164 "
+                                      "(parsed with country_code when given, else the workspace's region, as on write).")
+    country_code = django_filters.CharFilter(
+        method="filter_country_code", max_length=10,
+        help_text='Calling code the `phone` filter parses its number with, e.g. "+91" (as a contact\'s country_code '
+                  "does on write). Filters nothing by itself.")
     type = django_filters.ChoiceFilter(choices=Contact.Type.choices)
     contains_email = BooleanFilter(method="filter_contains_email", help_text="Has an email (true) or not (false).")
     contact_ids = IntListFilter(field_name="id", lookup_expr="in", help_text="Comma-separated ids.")
@@ -253,7 +258,11 @@ class ContactFilter(django_filters.FilterSet):
     def filter_phone(self, queryset, name, value):
         workspace = self._workspace()
         region = workspace.default_phone_region if workspace else None
-        return queryset.filter(phone=normalize_phone_query(value, region=region))
+        country_code = self.form.cleaned_data.get("country_code") or None
+        return queryset.filter(phone=normalize_phone_query(value, country_code=country_code, region=region))
+
+    def filter_country_code(self, queryset, name, value):
+        return queryset  # read by filter_phone
 
     def filter_contains_email(self, queryset, name, value):
         return queryset.exclude(email="") if value else queryset.filter(email="")

@@ -18,7 +18,14 @@ ignored, so a body read from GET can be sent back as is.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.serializers import MAX_ID, IdsField, StrictBooleanField, StrictCharField, no_nul_in_json
+from crm.serializers import (
+    MAX_ID,
+    IdsField,
+    ModelSerializer,
+    Serializer,
+    StrictBooleanField,
+    StrictCharField,
+)
 
 from .models import Contact, CustomFieldDefinition
 from .services import access
@@ -26,14 +33,14 @@ from .services.rules import ENUMS, MAX_ITEMS, MAX_LENGTH, CustomFieldValue
 
 
 # -- reading -----------------------------------------------------------------
-class LabelBriefSerializer(serializers.Serializer):
+class LabelBriefSerializer(Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     color = serializers.CharField()
     icon = serializers.CharField()
 
 
-class UserBriefSerializer(serializers.Serializer):
+class UserBriefSerializer(Serializer):
     id = serializers.IntegerField()
     first_name = serializers.CharField()
     last_name = serializers.CharField()
@@ -43,7 +50,7 @@ class UserBriefSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="active or inactive.")
 
 
-class ContactBriefSerializer(serializers.Serializer):
+class ContactBriefSerializer(Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     surname = serializers.CharField()
@@ -51,16 +58,16 @@ class ContactBriefSerializer(serializers.Serializer):
     phone = serializers.CharField()
 
 
-class CustomFieldValueSerializer(serializers.Serializer):
+class CustomFieldValueSerializer(Serializer):
     code = serializers.CharField(help_text="Definition code, like D-0000013.")
     label = serializers.CharField(required=False, allow_blank=True, allow_null=True)
-    value = serializers.JSONField(required=False, allow_null=True, validators=[no_nul_in_json],
+    value = serializers.JSONField(required=False, allow_null=True,
                                   help_text='"" or null clears the value.')
     module = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     shortName = serializers.CharField(required=False, allow_blank=True, allow_null=True)
 
 
-class ContactSerializer(serializers.Serializer):
+class ContactSerializer(Serializer):
     """A contact as every endpoint returns it (seed 003 ContactSaveDto plus the
     client-contact and client fields). `columns` narrows the keys of list items."""
 
@@ -306,24 +313,29 @@ def _strings(name: str, child_max: int | None = None, **kwargs) -> serializers.L
     )
 
 
-class CustomFieldInputSerializer(serializers.Serializer):
+class CustomFieldInputSerializer(Serializer):
     """A custom_field item: the definition by `code` or `shortName`, and its
     value. `label` and `module` are read-only (a GET's item can be sent back)."""
 
-    code = StrictCharField(required=False, help_text="Definition code, like D-0000013.")
-    shortName = StrictCharField(required=False, help_text="The definition's shortName (instead of code).")
-    value = serializers.JSONField(required=False, allow_null=True, validators=[no_nul_in_json],
+    representation = CustomFieldValueSerializer
+
+    code = StrictCharField(required=False, allow_blank=True, allow_null=True,
+                           help_text="Definition code, like D-0000013 (or give shortName).")
+    shortName = StrictCharField(required=False, allow_blank=True, allow_null=True,
+                                help_text="The definition's shortName (instead of code; code wins when both are given).")
+    value = serializers.JSONField(required=False, allow_null=True,
                                   help_text='"" or null clears the value.')
     label = serializers.CharField(required=False, allow_blank=True, allow_null=True, read_only=True)
     module = serializers.CharField(required=False, allow_blank=True, allow_null=True, read_only=True)
 
     def validate(self, attrs):
         if not attrs.get("code") and not attrs.get("shortName"):
-            raise serializers.ValidationError({"code": ["Give code or shortName."]}, code="required")
+            raise serializers.ValidationError(
+                {"code": [serializers.ErrorDetail("Give code or shortName.", code="required")]})
         return attrs
 
 
-class ContactWriteSerializer(serializers.Serializer):
+class ContactWriteSerializer(Serializer):
     """Body of POST /contacts, PATCH and PUT /contacts/{id} and PUT /contacts/upsert.
 
     All fields optional (PUT resets omitted ones, owner_id excepted). Aliases
@@ -331,6 +343,7 @@ class ContactWriteSerializer(serializers.Serializer):
     secondary_phone, `extra_info` = note. Read-only fields are ignored."""
 
     ALIASES = {"phone1": "phone", "phone2": "secondary_phone", "extra_info": "note"}
+    representation = ContactSerializer
 
     type = _enum("type")
     name = _text("name")
@@ -361,9 +374,8 @@ class ContactWriteSerializer(serializers.Serializer):
     person_names = _strings("person_names", help_text="Organization only: persons to create by name.")
     custom_field = serializers.ListField(child=CustomFieldInputSerializer(), required=False, allow_null=True)
     c_field = serializers.DictField(child=serializers.JSONField(allow_null=True), required=False, allow_null=True,
-                                    validators=[no_nul_in_json],
                                     help_text="{shortName: value}, an alternative to custom_field.")
-    integration_meta = serializers.DictField(required=False, allow_null=True, validators=[no_nul_in_json])
+    integration_meta = serializers.DictField(required=False, allow_null=True)
     disabled = StrictBooleanField(required=False)
 
     def to_internal_value(self, data):
@@ -404,7 +416,7 @@ class BulkIdField(IdField):
         return UNCHANGED if number == 0 else number
 
 
-class ContactBulkUpdateSerializer(serializers.Serializer):
+class ContactBulkUpdateSerializer(Serializer):
     """Seed 003 BulkUpdateContact plus stage and tag changes. An id field
     omitted or 0 leaves it unchanged; owner_id/stage_id null clear it."""
 
@@ -429,16 +441,16 @@ class ContactBulkUpdateSerializer(serializers.Serializer):
         return ids, changes
 
 
-class ContactBulkUpdateResultSerializer(serializers.Serializer):
+class ContactBulkUpdateResultSerializer(Serializer):
     updated = serializers.IntegerField()
 
 
-class ContactMultipleSerializer(serializers.Serializer):
+class ContactMultipleSerializer(Serializer):
     contact_ids = IdsField(max_length=1000, allow_empty=True)
 
 
 # -- custom field definitions ----------------------------------------------
-class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
+class CustomFieldDefinitionSerializer(ModelSerializer):
     label = StrictCharField(max_length=100)
     shortName = StrictCharField(source="short_name", max_length=100, required=False, allow_blank=True)
     # An enum in the schema (CustomFieldTypeEnum in ENUM_NAME_OVERRIDES).

@@ -39,11 +39,12 @@ def normalize_phone(value: str | None, *, country_code: str | None = None, regio
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def normalize_phone_query(value: str, *, region: str | None = None) -> str:
-    """For filters: the E.164 form when the text parses, else the digits typed
-    (so a partial or odd number still matches nothing rather than erroring)."""
+def normalize_phone_query(value: str, *, country_code: str | None = None, region: str | None = None) -> str:
+    """For filters: the E.164 form when the text parses (with `country_code`
+    or `region` exactly as normalize_phone does on write), else the digits
+    typed (so a partial or odd number still matches nothing, not an error)."""
     try:
-        return normalize_phone(value, region=region)
+        return normalize_phone(value, country_code=country_code, region=region)
     except ValueError:
         digits = "".join(ch for ch in value if ch.isdigit())
         return f"+{digits}" if digits else value

@@ -107,6 +107,7 @@ class ContactViewSet(WorkspaceViewSet):
 
     queryset = Contact.objects.all()
     serializer_class = ContactSerializer
+    bodyless_actions = frozenset({"destroy", "restore"})
     filterset_class = ContactFilter
     pagination_class = ContactPagination
 

@@ -10,7 +10,8 @@ HEADER = "HTTP_X_ACCESS_TOKEN"
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
-    """Reads `x-access-token: <token>` or `Authorization: Bearer <token>`.
+    """Reads `x-access-token: <token>`, `Authorization: Bearer <token>` or
+    `Authorization: <token>` (the raw token, as seed 000 sends its API key).
 
     Absent header: None (DRF then answers 401 via authenticate_header).
     Present but malformed, unknown, expired, revoked, or the user is no
@@ -53,9 +54,13 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             return None
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() != self.keyword.lower() or not credentials.strip():
+        scheme, _, credentials = header.strip().partition(" ")
+        if not credentials.strip():
+            # Seed 000's `authorization: API-KEY`: the raw token, no scheme
+            return scheme
+        if scheme.lower() != self.keyword.lower():
             raise exceptions.AuthenticationFailed(
-                "Use `Authorization: Bearer <token>` or the `x-access-token` header.", code="token_malformed"
+                "Use `Authorization: Bearer <token>`, `Authorization: <token>` or the `x-access-token` header.",
+                code="token_malformed",
             )
         return credentials.strip()

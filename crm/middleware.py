@@ -18,6 +18,7 @@ _STATUS_CODES = {
     404: ("not_found", "Not found."),
     405: ("method_not_allowed", "Method not allowed."),
     413: ("payload_too_large", "The request body is too large."),
+    414: ("uri_too_long", "The request URL is too long."),
     500: ("server_error", "A server error occurred."),
 }
 
@@ -92,6 +93,25 @@ class JsonErrorMiddleware:
             if header in response:
                 new[header] = response[header]
         return new
+
+
+class RequestLineLimitMiddleware:
+    """Answers a URL (path and query string, as sent) longer than
+    MAX_REQUEST_LINE_BYTES with a JSON 414 `uri_too_long`. gunicorn's own
+    limit (config/gunicorn.py) is higher, so below it every client gets the
+    error format rather than gunicorn's HTML 400."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        length = len(request.META.get("PATH_INFO", "").encode("utf-8", "surrogateescape")) + len(
+            request.META.get("QUERY_STRING", ""))
+        limit = settings.MAX_REQUEST_LINE_BYTES
+        if length > limit:
+            return json_error_response(414, message=f"The URL is longer than {limit} bytes. "
+                                                    "Send long id lists in a body (POST /v1/crm/contacts/multiple).")
+        return self.get_response(request)
 
 
 class RequestSizeLimitMiddleware:

@@ -5,6 +5,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from crm.serializers import Serializer
+
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description='The ETag of the version you read (`"<id>-<version>"`); 412 when the object changed since. '
@@ -21,17 +23,18 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "x-access-token",
-            "description": "An API token (`crm_...`). `Authorization: Bearer <token>` is accepted too.",
+            "description": "An API token (`crm_...`). `Authorization: Bearer <token>` and `Authorization: <token>` "
+                           "are accepted too.",
         }
 
 
-class ErrorItemSerializer(serializers.Serializer):
+class ErrorItemSerializer(Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     field = serializers.CharField(allow_null=True, help_text="Field (dotted path) of a validation error.")
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(Serializer):
     type = serializers.ChoiceField(choices=["validation_error", "client_error", "server_error"])
     code = serializers.CharField(help_text="Machine code of the first error.")
     message = serializers.CharField(help_text="Human message of the first error.")

@@ -13,16 +13,27 @@ Cursor mode: ``?cursor=`` (empty to start) then ``?cursor=<nextCursor>``::
 
     {"data": [...], "paginationInfo": {"limit", "nextCursor", "hasNextPage"}}
 
-Keyset pages cost the same at any depth. The ordering comes from the view's
-queryset and always ends with the primary key so every position is unique.
+    {"data": [...], "paginationInfo": {"limit", "nextCursor", "hasNextPage",
+     "count", "countIsEstimate"}}
+
+Keyset pages cost the same at any depth (`count` is capped like
+totalRecords). The ordering comes from the view's queryset and always ends
+with the primary key so every position is unique.
+
+Cursors are signed (HMAC of SECRET_KEY, salted with the list's model,
+ordering and the caller's workspace): a cursor the server did not issue for
+this list, or one edited by hand, is a 400 `invalid_cursor` before any
+query. The position inside is base64 JSON, for debugging, not for editing.
 """
 import base64
 import binascii
+import hmac
 import json
 import math
 from datetime import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.crypto import salted_hmac
 from django.db import connection
 from django.db.models import Q
 from django.db.models.constants import LOOKUP_SEP
@@ -34,6 +45,12 @@ COUNT_CAP = 10_000
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 MAX_PAGE = 10_000_000
+CURSOR_SEP = "."  # outside base64url's alphabet
+SIGNATURE_BYTES = 16
+
+
+# What a cursor looks like (base64url payload "." base64url signature), for schema-driven clients.
+CURSOR_SCHEMA = {"type": "string", "pattern": r"^([A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22})?$", "maxLength": 4096}
 
 
 def _invalid(field, message):
@@ -72,7 +89,7 @@ class PagePagination(BasePagination):
         self.page = parse_bounded_int(params, (self.page_query_param,), 1, 1, MAX_PAGE)
         keys = self.keys_queryset(queryset)
         if self.cursor_query_param in params:
-            rows = self._paginate_cursor(keys, params.get(self.cursor_query_param))
+            rows = self._paginate_cursor(keys, params.get(self.cursor_query_param), request)
         else:
             self.cursor_mode = False
             self.total, self.total_is_estimate = self._count(queryset)
@@ -95,7 +112,10 @@ class PagePagination(BasePagination):
 
     def get_pagination_info(self):
         if self.cursor_mode:
-            return {"limit": self.limit, "nextCursor": self.next_cursor, "hasNextPage": self.has_next}
+            info = {"limit": self.limit, "nextCursor": self.next_cursor, "hasNextPage": self.has_next}
+            if self.total is not None:
+                info.update(count=self.total, countIsEstimate=self.total_is_estimate)
+            return info
         return {
             "page": self.page,
             "limit": self.limit,
@@ -128,9 +148,14 @@ class PagePagination(BasePagination):
             ordering.append("-pk" if descending else "pk")
         return ordering
 
-    def _paginate_cursor(self, queryset, raw_cursor):
+    def _paginate_cursor(self, queryset, raw_cursor, request=None, count=True):
         self.cursor_mode = True
         ordering = self._ordering(queryset)
+        self._cursor_salt = self._salt(queryset, ordering, request)
+        if count:
+            self.total, self.total_is_estimate = self._count(queryset)
+        else:
+            self.total = None
         queryset = queryset.order_by(*ordering)
         if raw_cursor:
             position = self._decode(raw_cursor, len(ordering))
@@ -158,18 +183,32 @@ class PagePagination(BasePagination):
         return condition
 
     @staticmethod
-    def _encode(ordering, row):
+    def _salt(queryset, ordering, request) -> str:
+        auth = getattr(request, "auth", None)
+        return f"crm.pagination.cursor:{queryset.model._meta.label}:{','.join(ordering)}:" \
+               f"{getattr(auth, 'workspace_id', '')}"
+
+    def _signature(self, payload: str) -> str:
+        digest = salted_hmac(self._cursor_salt, payload, algorithm="sha256").digest()[:SIGNATURE_BYTES]
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def _encode(self, ordering, row):
         values = []
         for field in ordering:
             value = row
             for part in field.lstrip("-").split(LOOKUP_SEP):
                 value = getattr(value, part)
             values.append(value.isoformat() if isinstance(value, datetime) else value)
-        return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+        payload = base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+        return f"{payload}{CURSOR_SEP}{self._signature(payload)}"
 
     def _decode(self, raw, size):
+        payload, _, signature = raw.partition(CURSOR_SEP)
+        if not hmac.compare_digest(signature.encode("utf-8", "surrogateescape"),
+                                   self._signature(payload).encode()):
+            raise self._invalid_cursor()
         try:
-            padded = raw + "=" * (-len(raw) % 4)
+            padded = payload + "=" * (-len(payload) % 4)
             values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         except (ValueError, binascii.Error, UnicodeDecodeError):
             values = None
@@ -183,7 +222,8 @@ class PagePagination(BasePagination):
         return values
 
     def _invalid_cursor(self):
-        return _invalid(self.cursor_query_param, "Invalid cursor. Use the nextCursor of a previous page.")
+        return serializers.ValidationError({self.cursor_query_param: [serializers.ErrorDetail(
+            "Invalid cursor: use the nextCursor of a previous page of this list.", code="invalid_cursor")]})
 
     # -- OpenAPI ----------------------------------------------------------
     def get_paginated_response_schema(self, schema):
@@ -202,6 +242,9 @@ class PagePagination(BasePagination):
                         "totalPages": {"type": "integer", "example": 5},
                         "hasNextPage": {"type": "boolean"},
                         "nextCursor": {"type": "string", "nullable": True, "description": "cursor mode only"},
+                        "count": {"type": "integer", "description": "cursor mode only: the rows of the whole list, "
+                                  "exact up to the count cap like totalRecords"},
+                        "countIsEstimate": {"type": "boolean", "description": "cursor mode only"},
                     },
                 },
             },
@@ -216,6 +259,6 @@ class PagePagination(BasePagination):
             param("limit", f"Page size, 1..{MAX_LIMIT} (default {DEFAULT_LIMIT}).",
                   {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
             param("per_page", "Alias of `limit`.", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
-            param("cursor", "Keyset mode for deep scans: empty to start, then the previous page's `nextCursor`.",
-                  {"type": "string"}),
+            param("cursor", "Keyset mode for deep scans: empty to start, then the previous page's `nextCursor` "
+                            "(signed: any other value is a 400 `invalid_cursor`).", CURSOR_SCHEMA),
         ]

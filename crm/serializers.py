@@ -1,6 +1,22 @@
+"""The project's serializer bases and shared fields.
+
+Every serializer of every app derives from `Serializer` or `ModelSerializer`
+below (tests/crm/test_strict_input.py fails on one that does not), so every
+write, nested objects and list items included, refuses keys it does not
+know: a 400 `unknown_field` per key, named by its path (`custom_field.0.foo`),
+before anything is written. Keys of the resource's own representation that
+the write does not take (`id`, `created_at`, `version`, `tenant_id`, `label`
+objects...) are accepted and ignored, so a body read with GET can be sent
+back with PUT: a serializer's own read-only fields, and the fields of
+`representation`, the serializer the resource answers with when that is
+another class (ContactWriteSerializer answers with ContactSerializer).
+"""
+from collections.abc import Mapping
+
 from django.contrib.auth import get_user_model
 from django.db import models
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 
 from .models import ApiToken, Membership, Workspace
@@ -46,6 +62,70 @@ class IdsField(serializers.ListField):
         return super().run_child_validation(data)
 
 
+UNKNOWN_FIELD = "unknown_field"
+
+
+def unknown_field_error(message: str = "Unknown field.") -> list:
+    return [ErrorDetail(message, code=UNKNOWN_FIELD)]
+
+
+class StrictInputMixin:
+    """Refuses input keys the serializer does not know (see the module
+    docstring). `representation`: the serializer class whose keys a
+    GET answers with, when it is not this one; its keys are ignored."""
+
+    representation: type | None = None
+    _known_keys_cache: dict = {}
+
+    def known_keys(self) -> frozenset:
+        """The keys this write takes or ignores: its fields (read-only ones
+        included) and the representation's."""
+        keys = frozenset(self.fields)
+        if self.representation is not None:
+            cls = self.representation
+            if cls not in StrictInputMixin._known_keys_cache:
+                StrictInputMixin._known_keys_cache[cls] = frozenset(cls().fields)
+            keys |= StrictInputMixin._known_keys_cache[cls]
+        return keys
+
+    def unknown_keys(self, data) -> dict:
+        if not isinstance(data, Mapping):
+            return {}
+        known = self.known_keys()
+        return {str(key): unknown_field_error() for key in data if key not in known}
+
+    def to_internal_value(self, data):
+        unknown = self.unknown_keys(data)
+        if not unknown:
+            return super().to_internal_value(data)
+        try:
+            super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if isinstance(exc.detail, dict):
+                # the unknown keys first: the error's top-level code is unknown_field
+                raise serializers.ValidationError({**unknown, **exc.detail}) from None
+        raise serializers.ValidationError(unknown)
+
+
+def refuse_body(data) -> None:
+    """For a write that takes no body (DELETE, restore, rotate-secret...):
+    every key sent is unknown; a body that is no object is a 400 too (an
+    absent or empty body parses to {})."""
+    if isinstance(data, Mapping):
+        if data:
+            raise serializers.ValidationError({str(key): unknown_field_error() for key in data})
+    else:  # JSON null, a list, a number...: no request without a body parses to one
+        raise serializers.ValidationError("This operation takes no body.", code=UNKNOWN_FIELD)
+
+
+class Serializer(StrictInputMixin, serializers.Serializer):
+    """The base of every plain serializer (unknown input keys are a 400)."""
+
+
+class ModelSerializer(StrictInputMixin, serializers.ModelSerializer):
+    """The base of every model serializer (unknown input keys are a 400)."""
+
+
 def has_nul(value) -> bool:
     """A NUL (\\u0000) in any key or string of a JSON value: PostgreSQL's text
     and jsonb cannot hold one (writing it was a 500)."""
@@ -61,12 +141,6 @@ def has_nul(value) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
-
-
-def no_nul_in_json(value):
-    """A validator for JSON-valued fields (see has_nul)."""
-    if has_nul(value):
-        raise serializers.ValidationError("Null characters are not allowed.", code="null_characters_not_allowed")
 
 
 def _request_workspace_id(field):
@@ -112,7 +186,7 @@ class MemberField(WorkspaceRelatedField):
         super().__init__(**kwargs)
 
 
-class WorkspaceModelSerializer(serializers.ModelSerializer):
+class WorkspaceModelSerializer(ModelSerializer):
     """ModelSerializer whose generated relation fields are workspace-scoped."""
 
     serializer_related_field = WorkspaceRelatedField
@@ -125,7 +199,7 @@ class WorkspaceModelSerializer(serializers.ModelSerializer):
     }
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(ModelSerializer):
     role = serializers.CharField(read_only=True)
 
     class Meta:
@@ -133,7 +207,7 @@ class UserSerializer(serializers.ModelSerializer):
         fields = ["id", "first_name", "last_name", "email", "role"]
 
 
-class MemberCreateSerializer(serializers.Serializer):
+class MemberCreateSerializer(Serializer):
     email = serializers.EmailField(max_length=150)
     role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.MEMBER)
     first_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="",
@@ -142,23 +216,24 @@ class MemberCreateSerializer(serializers.Serializer):
                                 help_text="Used only when the user is new.")
 
 
-class MemberUpdateSerializer(serializers.Serializer):
+class MemberUpdateSerializer(Serializer):
+    representation = UserSerializer
     role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
-class WorkspaceSerializer(serializers.ModelSerializer):
+class WorkspaceSerializer(ModelSerializer):
     class Meta:
         model = Workspace
         fields = ["id", "name", "slug", "default_phone_region", "created_at"]
 
 
-class MeSerializer(serializers.Serializer):
+class MeSerializer(Serializer):
     user = UserSerializer()
     workspace = WorkspaceSerializer()
     role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
-class ApiTokenSerializer(serializers.ModelSerializer):
+class ApiTokenSerializer(ModelSerializer):
     user_id = serializers.IntegerField(read_only=True)
     token_prefix = serializers.SerializerMethodField()
 
@@ -171,7 +246,7 @@ class ApiTokenSerializer(serializers.ModelSerializer):
         return f"crm_{token.prefix}_"
 
 
-class ApiTokenCreateSerializer(serializers.Serializer):
+class ApiTokenCreateSerializer(Serializer):
     name = StrictCharField(max_length=100)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     user_id = MemberField(

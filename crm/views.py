@@ -34,6 +34,7 @@ from .serializers import (
     MemberUpdateSerializer,
     MeSerializer,
     UserSerializer,
+    refuse_body,
 )
 from .viewsets import WorkspaceViewSet
 
@@ -108,6 +109,7 @@ class UserDetailView(APIView):
     def delete(self, request, pk):
         """Removes the member from the workspace and revokes their tokens for it.
         Removing the last admin is a 409."""
+        refuse_body(request.data)
         services.membership_remove(
             workspace=request.auth.workspace, actor=Actor.from_token(request.auth), user=self._member(request, pk)
         )

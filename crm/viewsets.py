@@ -20,6 +20,7 @@ from rest_framework import mixins, viewsets
 
 from .actors import Actor
 from .errors import PreconditionFailed, PreconditionRequired
+from .serializers import refuse_body
 from .services import is_versioned
 
 ETAG = re.compile(r'^(?:W/)?"(\d+)-(\d+)"$')
@@ -32,6 +33,8 @@ def etag(pk, version) -> str:
 
 class WorkspaceViewSet(viewsets.GenericViewSet):
     workspace_field = "workspace"
+    # Writes that take no body: a body sent to one is a 400 (unknown keys are never ignored).
+    bodyless_actions = frozenset({"destroy"})
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -75,6 +78,10 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
         if (request.method in CONDITIONAL_METHODS and (self.lookup_url_kwarg or self.lookup_field) in kwargs
                 and model is not None and is_versioned(model)):
             self.expected_version()
+        if self.action in self.bodyless_actions and request.data != {}:
+            if (self.lookup_url_kwarg or self.lookup_field) in kwargs:
+                self.get_object()  # another workspace's object is a 404 first, as on every write
+            refuse_body(request.data)
 
     def expected_version(self) -> int | None:
         """The version If-Match names for this object: None without the header

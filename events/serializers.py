@@ -1,7 +1,13 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.serializers import StrictBooleanField, StrictCharField, WorkspaceModelSerializer
+from crm.serializers import (
+    ModelSerializer,
+    Serializer,
+    StrictBooleanField,
+    StrictCharField,
+    WorkspaceModelSerializer,
+)
 
 from .models import Event, WebhookDelivery, WebhookEndpoint
 
@@ -19,7 +25,7 @@ def event_body(event: Event) -> dict:
     }
 
 
-class SubjectSerializer(serializers.Serializer):
+class SubjectSerializer(Serializer):
     type = serializers.CharField(help_text="contact, label, tag, custom_field, import_job, conversation, "
                                            "message, webhook")
     id = serializers.IntegerField(allow_null=True)
@@ -27,13 +33,13 @@ class SubjectSerializer(serializers.Serializer):
                                                                   "discard an event older than what you hold.")
 
 
-class ActorSerializer(serializers.Serializer):
+class ActorSerializer(Serializer):
     type = serializers.ChoiceField(choices=["member", "staff", "import", "integration", "system"])
     id = serializers.IntegerField(allow_null=True)
     name = serializers.CharField()
 
 
-class EventSerializer(serializers.Serializer):
+class EventSerializer(Serializer):
     id = serializers.IntegerField()
     type = serializers.CharField(help_text="contact.created, contact.updated, ... (docs/api.md, Events)")
     timestamp = serializers.DateTimeField()
@@ -79,7 +85,7 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
         read_only_fields = fields
 
 
-class WebhookAttemptSerializer(serializers.Serializer):
+class WebhookAttemptSerializer(Serializer):
     attempted_at = serializers.DateTimeField()
     status_code = serializers.IntegerField(allow_null=True)
     duration_ms = serializers.IntegerField()
@@ -87,7 +93,7 @@ class WebhookAttemptSerializer(serializers.Serializer):
     next_attempt_at = serializers.DateTimeField(allow_null=True)
 
 
-class WebhookDeliverySerializer(serializers.ModelSerializer):
+class WebhookDeliverySerializer(ModelSerializer):
     webhook_id = serializers.SerializerMethodField(help_text="The webhook-id header: the same on every attempt.")
     event_id = serializers.IntegerField()
     event_type = serializers.CharField(source="event.type")

@@ -99,6 +99,7 @@ class WebhookViewSet(WorkspaceModelViewSet):
     serializer_class = WebhookEndpointSerializer
     permission_classes = [IsWorkspaceAdmin]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    bodyless_actions = frozenset({"destroy", "rotate_secret", "test", "retry"})
 
     def create(self, request, *args, **kwargs):
         payload = WebhookEndpointSerializer(data=request.data, context=self.get_serializer_context())

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from crm.serializers import StrictBooleanField, StrictCharField
+from crm.serializers import ModelSerializer, Serializer, StrictBooleanField, StrictCharField
 
 from .models import ImportFile, ImportJob
 from .validation import IMPORT_FIELDS
@@ -11,7 +11,7 @@ MAPPING_HELP = (
 )
 
 
-class ImportFileSerializer(serializers.ModelSerializer):
+class ImportFileSerializer(ModelSerializer):
     uploaded_at = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
@@ -20,7 +20,7 @@ class ImportFileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ImportFileUploadSerializer(serializers.Serializer):
+class ImportFileUploadSerializer(Serializer):
     file = serializers.FileField(help_text="A CSV file (UTF-8 with or without BOM, or UTF-16 with BOM).")
 
 
@@ -32,19 +32,19 @@ class MappingField(serializers.DictField):
         )
 
 
-class ImportValidateSerializer(serializers.Serializer):
+class ImportValidateSerializer(Serializer):
     file_name = StrictCharField(max_length=64, help_text="A file_name answered by POST /imports/files.")
     mapping = MappingField()
 
 
-class ImportErrorSerializer(serializers.Serializer):
+class ImportErrorSerializer(Serializer):
     row = serializers.IntegerField(allow_null=True, help_text="Row number as a spreadsheet shows it (header = 1).")
     column = serializers.CharField(allow_null=True, help_text="The column's header, or null for the whole row.")
     code = serializers.CharField()
     message = serializers.CharField()
 
 
-class ImportValidationResultSerializer(serializers.Serializer):
+class ImportValidationResultSerializer(Serializer):
     total_rows = serializers.IntegerField()
     valid_rows = serializers.IntegerField()
     invalid_rows = serializers.IntegerField()
@@ -57,7 +57,7 @@ class ImportValidationResultSerializer(serializers.Serializer):
     delimiter = serializers.CharField()
 
 
-class ImportJobCreateSerializer(serializers.Serializer):
+class ImportJobCreateSerializer(Serializer):
     file_name = StrictCharField(max_length=64)
     skip_errors = StrictBooleanField(
         default=False, help_text="false: any invalid row fails the job and nothing is written."
@@ -65,11 +65,11 @@ class ImportJobCreateSerializer(serializers.Serializer):
     mapping = MappingField()
 
 
-class ImportJobCreatedSerializer(serializers.Serializer):
+class ImportJobCreatedSerializer(Serializer):
     job_id = serializers.IntegerField()
 
 
-class ImportJobSerializer(serializers.ModelSerializer):
+class ImportJobSerializer(ModelSerializer):
     job_id = serializers.IntegerField(source="id", read_only=True)
     errors = ImportErrorSerializer(many=True, read_only=True)
     created_by = serializers.PrimaryKeyRelatedField(read_only=True)

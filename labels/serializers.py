@@ -1,7 +1,7 @@
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from crm.serializers import MemberField, StrictCharField, WorkspaceModelSerializer
+from crm.serializers import MemberField, ModelSerializer, StrictCharField, WorkspaceModelSerializer
 
 from .models import ContactLabel
 
@@ -53,7 +53,7 @@ class ContactLabelSerializer(WorkspaceModelSerializer):
         read_only_fields = ["version", "created_at", "updated_at"]
 
 
-class ContactLabelBriefSerializer(serializers.ModelSerializer):
+class ContactLabelBriefSerializer(ModelSerializer):
     """The `label` object nested in a contact."""
 
     class Meta:

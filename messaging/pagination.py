@@ -10,7 +10,7 @@ class CursorOnlyPagination(PagePagination):
 
         params = request.query_params
         self.limit = parse_bounded_int(params, self.limit_query_params, DEFAULT_LIMIT, 1, MAX_LIMIT)
-        return self._paginate_cursor(queryset, params.get(self.cursor_query_param) or "")
+        return self._paginate_cursor(queryset, params.get(self.cursor_query_param) or "", request, count=False)
 
     def get_paginated_response_schema(self, schema):
         response = super().get_paginated_response_schema(schema)

@@ -1,7 +1,14 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.serializers import MAX_ID, StrictCharField, WorkspaceModelSerializer, WorkspaceRelatedField, no_nul_in_json
+from crm.serializers import (
+    MAX_ID,
+    ModelSerializer,
+    Serializer,
+    StrictCharField,
+    WorkspaceModelSerializer,
+    WorkspaceRelatedField,
+)
 
 from .models import Conversation, Integration, Message
 
@@ -15,7 +22,6 @@ class ConfigField(serializers.JSONField):
 class IntegrationSerializer(WorkspaceModelSerializer):
     config = ConfigField(
         required=False,
-        validators=[no_nul_in_json],
         help_text='Provider settings. webhook: {"url": "https://...", "timeout": 10}; console: {}.',
     )
     secret = StrictCharField(
@@ -84,7 +90,8 @@ class ConversationSerializer(WorkspaceModelSerializer):
         validators = []
 
 
-class ConversationUpdateSerializer(serializers.Serializer):
+class ConversationUpdateSerializer(Serializer):
+    representation = ConversationSerializer
     status = serializers.ChoiceField(choices=Conversation.Status.choices)
 
 
@@ -96,7 +103,7 @@ class TagNamesField(serializers.ListField):
         return [tag.tag for tag in tags.all()]
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(ModelSerializer):
     message_id = serializers.IntegerField(
         source="id", read_only=True, help_text="Same as id (the seed's messageId)."
     )
@@ -135,7 +142,7 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MessageAddSerializer(serializers.Serializer):
+class MessageAddSerializer(Serializer):
     """The addMessage input (workspace, conversation and integration come from the token and the URL)."""
 
     content = StrictCharField(
@@ -173,7 +180,7 @@ class MessageAddedSerializer(MessageSerializer):
 
 
 # -- notifications ----------------------------------------------------------
-class NotificationSerializer(serializers.Serializer):
+class NotificationSerializer(Serializer):
     """The sendNotification input: client_id or phone is required."""
 
     integration_id = WorkspaceRelatedField(queryset=Integration.objects.all())
@@ -187,7 +194,6 @@ class NotificationSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        validators=[no_nul_in_json],
         help_text="Template variables; {{name}}, {{surname}}, {{fullName}}, {{email}}, {{phone}}, {{address}}, "
         "{{code}}, {{city}}, {{country}} in any string value are replaced from the contact.",
     )
@@ -227,13 +233,13 @@ REPORTED_STATUS_CHOICES = [
 ]
 
 
-class StatusReportSerializer(serializers.Serializer):
+class StatusReportSerializer(Serializer):
     external_message_id = StrictCharField(max_length=255)
     status = serializers.ChoiceField(choices=REPORTED_STATUS_CHOICES)
     error = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
-class StatusReportResultSerializer(serializers.Serializer):
+class StatusReportResultSerializer(Serializer):
     message_id = serializers.IntegerField()
     status = serializers.ChoiceField(
         choices=Message.Status.choices, help_text="The message's status now."
@@ -247,7 +253,7 @@ class StatusReportResultSerializer(serializers.Serializer):
 INBOUND_TYPES = [(t.value, t.label) for t in Message.Type if t != Message.Type.NOTE]
 
 
-class InboundMessageSerializer(serializers.Serializer):
+class InboundMessageSerializer(Serializer):
     """What a provider posts when a contact writes to us (`from` is a phone
     number or the contact's external id)."""
 
@@ -266,7 +272,7 @@ InboundMessageSerializer._declared_fields = {
 }
 
 
-class InboundResultSerializer(serializers.Serializer):
+class InboundResultSerializer(Serializer):
     message_id = serializers.IntegerField()
     conversation_id = serializers.IntegerField()
     contact_id = serializers.IntegerField()

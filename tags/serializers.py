@@ -2,7 +2,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from crm.openapi import ErrorSerializer
-from crm.serializers import StrictCharField, WorkspaceModelSerializer
+from crm.serializers import Serializer, StrictCharField, WorkspaceModelSerializer
 
 from .models import Tag
 from .services import BULK_PATCH_MAX
@@ -33,7 +33,8 @@ class TagSerializer(WorkspaceModelSerializer):
         read_only_fields = ["version", "created_at", "updated_at"]
 
 
-class TagPatchSerializer(serializers.Serializer):
+class TagPatchSerializer(Serializer):
+    representation = TagSerializer
     id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="A tag of the workspace.")
     order = serializers.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX, required=False)
     description = StrictCharField(required=False, allow_blank=True)
@@ -48,14 +49,14 @@ class TagPatchSerializer(serializers.Serializer):
         )
     ]
 )
-class TagBulkPatchSerializer(serializers.Serializer):
+class TagBulkPatchSerializer(Serializer):
     patches = serializers.ListField(
         child=TagPatchSerializer(), min_length=1, max_length=BULK_PATCH_MAX,
         help_text=f"1..{BULK_PATCH_MAX} patches; each id at most once. Absent fields are left as they are.",
     )
 
 
-class TagBulkPatchResultSerializer(serializers.Serializer):
+class TagBulkPatchResultSerializer(Serializer):
     updated = serializers.IntegerField(help_text="How many tags were patched.")
 
 

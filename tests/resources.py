@@ -24,7 +24,10 @@ retrieve, create, update (PATCH, and PUT where `put`), delete, bulk where
 offer on a route it has answers 405. A 401 without a token on every route;
 a member's 403 where writes (or reads) are admin-only; a 404 in the error
 format for another workspace's object on every detail route; an unknown
-body key (assert_unknown_key_rejected); on versioned resources an ETag on
+body key on every write, a 400 `unknown_field` with nothing written
+(assert_unknown_key_rejected); a GET body sent back with PUT or PATCH;
+hostile bodies (HOSTILE_BODIES: deep nesting, NULs, huge numbers, wrong
+JSON types) on every write, a 4xx and nothing written; on versioned resources an ETag on
 every single-object response, a 412 for a stale If-Match and, with
 REQUIRE_IF_MATCH, a 428 for an unconditional PATCH or DELETE; and the same
 number of queries for a page of 1 and of 50 rows (lists and bulk writes).
@@ -45,9 +48,29 @@ from crm.services import is_versioned
 from crm.viewsets import etag
 from tests.tenancy import assert_tenant_isolated
 
-# A body key no resource has (issue 12 makes it a 400 `unknown_field`).
+# A body key no resource has: every write answers it with a 400 `unknown_field`.
 UNKNOWN_KEY = "no_such_field"
 SMALL_PAGE, BIG_PAGE = 1, 50
+# Bodies no write may answer with a 500 or a 2xx: (raw JSON text, the code expected or None for any 4xx).
+HOSTILE_BODIES = (
+    ("[" * 1000 + "]" * 1000, "too_deep"),
+    ('{"a":' * 100 + "1" + "}" * 100, "too_deep"),
+    ("[" * 5000, "parse_error"),
+    ('{"name": "a\\u0000b"}', "null_characters_not_allowed"),
+    ('{"na\\u0000me": "x"}', "null_characters_not_allowed"),
+    ('{"name": ["x", {"deep": "\\u0000"}]}', "null_characters_not_allowed"),
+    ('{"name": 1e999}', "parse_error"),
+    ('{"name": NaN}', "parse_error"),
+    ('{"name": ' + "9" * 5000 + "}", "parse_error"),
+    ('{"name": 99999999999999999999999999999}', None),
+    ("[]", None),
+    ('"text"', None),
+    ("123", None),
+    ("null", None),
+    ("true", None),
+    ('{"name": {"first": "x"}}', None),
+    ('{"name": ["x"]}', None),
+)
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
@@ -116,19 +139,16 @@ class APIResourceTests:
     def assert_deleted(self, obj) -> None:
         assert not self.model._default_manager.filter(pk=obj.pk).exists()
 
-    def assert_unknown_key_rejected(self, response, *, written: bool) -> None:
-        """An unknown body key must not pass unnoticed. Issue 12 makes it a
-        400 `unknown_field` naming the key, with nothing written. Until then
-        a key ignored as DRF ignores it (2xx, not echoed back) passes too.
-        To tighten once issue 12 lands: delete the 2xx branch."""
-        assert response.status_code < 500, response.content[:300]
-        if response.status_code == 400:
-            body = response.json()
-            assert any(error["field"] == UNKNOWN_KEY for error in body["errors"]), body
-            assert not written, "a refused write changed something"
-            return
-        assert 200 <= response.status_code < 300, response.content[:300]  # ignored, for now
-        assert UNKNOWN_KEY not in response.json()
+    def assert_unknown_key_rejected(self, response, *, written: bool, what: str = "") -> None:
+        """An unknown body key is a 400 `unknown_field` naming the key, and
+        the refused write changed nothing (crm.serializers.StrictInputMixin)."""
+        assert response.status_code == 400, f"{what}: {response.status_code} {response.content[:300]}"
+        body = response.json()
+        assert body["code"] == "unknown_field", (what, body)
+        assert {"code": "unknown_field", "field": UNKNOWN_KEY} in [
+            {"code": e["code"], "field": e["field"]} for e in body["errors"]
+        ], (what, body)
+        assert not written, f"{what}: a refused write changed something"
 
     # -- helpers ---------------------------------------------------------------
     def __init_subclass__(cls, **kwargs):
@@ -143,6 +163,8 @@ class APIResourceTests:
                        "test_unconditional_write_is_428_when_if_match_is_required"}
         if cls.model is None or not is_versioned(cls.model) or cls.update_payload is None:
             absent |= {"test_stale_if_match_is_412", "test_unconditional_write_is_428_when_if_match_is_required"}
+        if cls.detail_url is None or not cls.retrieve or cls.update_payload is None:
+            absent.add("test_get_modify_put_round_trip")
         if cls.bulk is None:
             absent |= {"test_bulk", "test_bulk_query_count", "test_bulk_of_another_workspace_is_404"}
         if not cls.actions:
@@ -413,20 +435,79 @@ class APIResourceTests:
 
     # -- bad input -------------------------------------------------------------
     def test_unknown_body_key(self, api_client):
+        """Every write (create, PATCH, PUT, DELETE, bulk, write actions)
+        refuses a body with a key it does not know, and writes nothing."""
         workspace = api_client.workspace
+        extra = {UNKNOWN_KEY: "x"}
         if self.list_url is not None and self.create_status is not None:
             before = self.count(workspace)
-            response = self.post(
-                api_client, self.list_for(workspace), {**self.create_payload(workspace), UNKNOWN_KEY: "x"}
-            )
-            self.assert_unknown_key_rejected(response, written=self.count(workspace) != before)
-        if self.detail_url is not None and self.update_payload is not None:
+            response = self.post(api_client, self.list_for(workspace), {**self.create_payload(workspace), **extra})
+            self.assert_unknown_key_rejected(response, written=self.count(workspace) != before, what="create")
+        writes = []
+        if self.detail_url is not None:
+            if self.update_payload is not None:
+                writes.append(("patch", self.detail_url, lambda obj: self.update_payload))
+            if self.put:
+                writes.append(("put", self.detail_url, lambda obj: {**self.create_payload(workspace),
+                                                                     **self.update_payload}))
+            if self.delete_status is not None:
+                writes.append(("delete", self.detail_url, lambda obj: {}))
+        writes += [(a.method, a.url, a.payload or (lambda obj: {})) for a in self.actions if a.method != "get"]
+        for method, template, payload in writes:
             obj = self.make(workspace)
-            before = self.state(obj)
-            response = api_client.patch(
-                self.detail_for(obj, workspace), {**self.update_payload, UNKNOWN_KEY: "x"}, format="json"
+            before, count = self.state(obj), self.count(workspace)
+            response = getattr(api_client, method)(
+                self.url(template, workspace, obj), {**payload(obj), **extra}, format="json"
             )
-            self.assert_unknown_key_rejected(response, written=self.state(obj) != before)
+            written = self.state(obj) != before or self.count(workspace) != count
+            self.assert_unknown_key_rejected(response, written=written, what=f"{method.upper()} {template}")
+        if self.bulk is not None:
+            objects = [self.make(workspace) for _ in range(2)]
+            before = [self.state(obj) for obj in objects]
+            response = getattr(api_client, self.bulk.method)(
+                self.list_for(workspace), {**self.bulk.payload(objects), **extra}, format="json"
+            )
+            written = [self.state(obj) for obj in objects] != before
+            self.assert_unknown_key_rejected(response, written=written, what="bulk")
+
+    def test_get_modify_put_round_trip(self, api_client):
+        """A body read with GET, changed and sent back (PUT where the resource
+        has it, else PATCH) is accepted: its read-only keys are ignored."""
+        workspace = api_client.workspace
+        obj = self.make(workspace)
+        url = self.detail_for(obj, workspace)
+        body = api_client.get(url).json()
+        body.update(self.update_payload)
+        response = getattr(api_client, "put" if self.put else "patch")(url, body, format="json")
+        assert response.status_code == 200, response.content[:500]
+        self.assert_updated(self.reread(obj))
+
+    def test_hostile_bodies(self, api_client):
+        """Deep nesting, NULs, huge numbers and wrong JSON types sent to every
+        write: a 4xx in the error format (the parser's own code where it has
+        one), never a 500, nothing written. A multipart create refuses any
+        JSON body unread (415)."""
+        workspace = api_client.workspace
+        writes = []  # (method, URL template, the code every hostile body gets, or None: each body's own)
+        if self.list_url is not None and self.create_status is not None:
+            writes.append(("post", self.list_url, "unsupported_media_type" if self.multipart else None))
+        if self.detail_url is not None:
+            writes += [(m, self.detail_url, None) for m, offered in self.detail_methods().items()
+                       if offered and m != "get"]
+        if self.bulk is not None:
+            writes.append((self.bulk.method, self.list_url, None))
+        writes += [(a.method, a.url, None) for a in self.actions if a.method != "get"]
+        obj = self.make(workspace)
+        before, count = self.state(obj), self.count(workspace)
+        for method, template, route_code in writes:
+            url = self.url(template, workspace, obj)
+            for body, code in HOSTILE_BODIES:
+                response = getattr(api_client, method)(url, body, content_type="application/json")
+                what = f"{method.upper()} {template} {body[:40]!r}"
+                assert 400 <= response.status_code < 500, f"{what}: {response.status_code} {response.content[:200]}"
+                if route_code or code:
+                    assert response.json()["code"] == (route_code or code), f"{what}: {response.content[:200]}"
+        assert self.state(obj) == before and self.count(workspace) == count
 
     # -- bulk ------------------------------------------------------------------
     def _bulk(self, client, workspace, objects):

@@ -128,12 +128,16 @@ def test_retrieve_shows_only_its_workspaces_custom_fields(api_client, other_clie
 def test_read_only_fields_are_ignored(api_client, other_workspace):
     response = api_client.post(URL, {
         "name": "R", "id": 4242, "tenant_id": other_workspace.id, "version": 77, "created_by": 1,
-        "deleted_at": "2020-01-01T00:00:00Z", "archived_by": "SYSTEM", "view_only": True, "workspace": other_workspace.id,
+        "deleted_at": "2020-01-01T00:00:00Z", "archived_by": "SYSTEM", "view_only": True,
     }, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["id"] != 4242 and body["tenant_id"] == api_client.workspace.id
     assert body["version"] == 1 and body["deleted_at"] is None and body["archived_by"] == ""
+    # `workspace` is no key of a contact: unknown, not ignored
+    response = api_client.post(URL, {"name": "R", "workspace": other_workspace.id}, format="json")
+    assert response.status_code == 400 and response.json()["errors"] == [
+        {"code": "unknown_field", "message": "Unknown field.", "field": "workspace"}]
 
 
 def test_client_contact_aliases(api_client):
@@ -216,7 +220,7 @@ def test_both_phones_parsed_with_country_code_which_is_kept_as_given(api_client)
         ({"disabled": "yes"}, "disabled", None),
         ({"disabled": 1}, "disabled", None),
         # jsonb cannot hold \u0000: it was a 500 (schemathesis)
-        ({"integration_meta": {"k": ["a\x00"]}}, "integration_meta", "Null characters are not allowed."),
+        ({"integration_meta": {"k": ["a\x00"]}}, "integration_meta.k.0", "Null characters are not allowed."),
         ({"integration_meta": {"a\x00": 1}}, "integration_meta", "Null characters are not allowed."),
     ],
 )
@@ -446,3 +450,21 @@ def test_erase_of_a_contact_with_conversations_is_409_unless_cascade(api_client,
     assert not Contact.objects.filter(pk=contact.pk).exists()
     assert not Conversation.objects.filter(pk=conversation.pk).exists()
     assert not Message.objects.filter(conversation_id=conversation.pk).exists()
+
+
+@pytest.mark.parametrize("item", [
+    {"shortName": "drop", "value": "V1"},
+    {"code": None, "shortName": "drop", "value": "V1"},
+    {"code": "", "shortName": "drop", "value": "V1"},
+])
+def test_custom_field_item_by_short_name_alone(api_client, dropdown_field, item):
+    response = api_client.post(URL, {"name": "Short", "custom_field": [item]}, format="json")
+    assert response.status_code == 201, response.content
+    assert Contact.objects.get(pk=response.json()["id"]).custom_fields == {dropdown_field.code: "V1"}
+
+
+def test_custom_field_item_needs_code_or_short_name(api_client, dropdown_field):
+    response = api_client.post(URL, {"name": "Neither", "custom_field": [{"value": "V1"}]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0] == {"code": "required", "message": "Give code or shortName.",
+                                            "field": "custom_field.0.code"}

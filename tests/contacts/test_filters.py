@@ -236,3 +236,13 @@ def test_deep_offset_pages_match_the_ordering(api_client, make_contact):
     by_name = sorted(Contact.objects.filter(workspace=api_client.workspace).values_list("name", "id"))
     sorted_page = api_client.get(f"{URL}?page=11&limit=100&sort=name").json()
     assert [c["id"] for c in sorted_page["data"]] == [pk for _, pk in by_name[1000:1061]]
+
+
+def test_phone_filter_parses_with_country_code_as_on_write(api_client, make_contact):
+    """The number is read as POST /contacts reads it: with country_code when given."""
+    indian = make_contact(name="Ravi", country_code="+91", phone="09876543210")
+    assert Contact.objects.get(pk=indian.pk).phone == "+919876543210"
+    assert ids(api_client.get(f"{URL}?phone=09876543210&country_code=%2B91")) == [indian.id]
+    assert ids(api_client.get(f"{URL}?phone=98765 43210&country_code=91")) == [indian.id]
+    assert ids(api_client.get(f"{URL}?phone=09876543210")) == []  # the workspace's region (US) reads it otherwise
+    assert ids(api_client.get(f"{URL}?country_code=%2B91")) != []  # a modifier of phone, no filter by itself

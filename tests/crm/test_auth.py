@@ -33,6 +33,16 @@ def test_bearer_header(anon_client, api_client):
     assert anon_client.get(ME).json()["user"]["id"] == api_client.user.id
 
 
+def test_raw_token_in_authorization(anon_client, api_client):
+    """Seed 000 sends `authorization: API-KEY`: the token without a scheme."""
+    anon_client.credentials(HTTP_AUTHORIZATION=api_client.token)
+    assert anon_client.get(ME).json()["user"]["id"] == api_client.user.id
+    anon_client.credentials(HTTP_AUTHORIZATION="crm_00000000_" + "A" * 43)
+    assert_401(anon_client.get(ME), "token_invalid")
+    anon_client.credentials(HTTP_AUTHORIZATION="garbage")
+    assert_401(anon_client.get(ME), "token_malformed")
+
+
 def test_missing_token(anon_client, db):
     assert_401(anon_client.get(ME), "not_authenticated")
 

@@ -162,3 +162,10 @@ def test_server_error_is_json_without_trace(client, debug, settings):
         assert "kaboom" not in response.content.decode()
         assert "Traceback" not in response.content.decode()
         assert body["type"] == "server_error"
+
+
+def test_a_url_over_the_request_line_limit_is_a_json_414(api_client, settings):
+    settings.MAX_REQUEST_LINE_BYTES = 1000
+    assert api_client.get("/v1/crm/contacts?" + "id=1&" * 150).status_code == 200
+    body = assert_error(api_client.get("/v1/crm/contacts?" + "id=1&" * 250), 414, "uri_too_long")
+    assert "1000 bytes" in body["message"]

@@ -64,3 +64,45 @@ def test_bad_cursor_is_400(api_client):
     response = api_client.get("/v1/crm/tokens?cursor=not-a-cursor")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "cursor"
+
+
+def test_cursor_mode_reports_the_capped_count(api_client, many_tokens, monkeypatch):
+    info = api_client.get("/v1/crm/tokens?limit=2&cursor=").json()["paginationInfo"]
+    assert info["count"] == many_tokens and info["countIsEstimate"] is False
+    nxt = api_client.get(f"/v1/crm/tokens?limit=2&cursor={info['nextCursor']}").json()["paginationInfo"]
+    assert nxt["count"] == many_tokens
+    from crm.pagination import PagePagination
+
+    monkeypatch.setattr(PagePagination, "count_cap", 3)
+    info = api_client.get("/v1/crm/tokens?limit=2&cursor=").json()["paginationInfo"]
+    assert info["countIsEstimate"] is True and info["count"] >= 4
+
+
+def _unsigned(values) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("make", [
+    lambda issued: "WzFd%00",  # the tampered cursor
+    lambda issued: _unsigned([1]),  # a well-formed position the server never signed
+    lambda issued: _unsigned([1]) + issued[issued.index("."):],  # another position under a real signature
+    lambda issued: issued[:-1] + ("A" if issued[-1] != "A" else "B"),  # a changed signature
+    lambda issued: issued + "x",
+])
+def test_a_cursor_the_server_never_issued_is_400(api_client, many_tokens, make):
+    issued = api_client.get("/v1/crm/tokens?limit=2&cursor=").json()["paginationInfo"]["nextCursor"]
+    response = api_client.get(f"/v1/crm/tokens?limit=2&cursor={make(issued)}")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0] == {
+        "code": "invalid_cursor", "field": "cursor",
+        "message": "Invalid cursor: use the nextCursor of a previous page of this list."}
+
+
+def test_a_cursor_is_only_good_for_its_own_list_and_workspace(api_client, other_client, many_tokens):
+    issued = api_client.get("/v1/crm/tokens?limit=2&cursor=").json()["paginationInfo"]["nextCursor"]
+    assert api_client.get(f"/v1/crm/tokens?limit=2&cursor={issued}").status_code == 200
+    assert api_client.get(f"/v1/crm/tags?limit=2&cursor={issued}").status_code == 400
+    assert other_client.get(f"/v1/crm/tokens?limit=2&cursor={issued}").status_code == 400
