@@ -24,6 +24,11 @@ urlpatterns = [
         contacts({"post": "multiple"}, pagination_class=None, filter_backends=[]),
         name="contact-multiple",
     ),
+    path(
+        "contacts/search",
+        contacts({"post": "search"}, pagination_class=None, filter_backends=[]),
+        name="contact-search",
+    ),
     path("contacts/upsert", contacts({"put": "upsert"}), name="contact-upsert"),
     path(
         "contacts/<int:pk>",

@@ -22,6 +22,7 @@ from crm.viewsets import WorkspaceViewSet
 from events.models import Event
 from events.serializers import EventSerializer
 
+from . import search as searching
 from . import selectors, services
 from .filters import SORT_PARAMS, SORTS, ContactFilter, apply_sort
 from .models import Contact, CustomFieldDefinition
@@ -33,6 +34,8 @@ from .serializers import (
     ContactListItemSerializer,
     ContactMultipleSerializer,
     ContactRenderer,
+    ContactSearchResultSerializer,
+    ContactSearchSerializer,
     ContactSerializer,
     ContactUpsertSerializer,
     ContactWriteSerializer,
@@ -163,6 +166,19 @@ class ContactViewSet(WorkspaceViewSet):
             workspace=self.workspace, actor=self.actor, ids=payload.validated_data["contact_ids"]
         )
         return Response(self.render(rows))
+
+    @extend_schema(
+        operation_id="contacts_search", request=ContactSearchSerializer, responses=ContactSearchResultSerializer,
+        summary="Search contacts: OR'ed groups of AND'ed filters, any field and custom field, keyset pages",
+    )
+    def search(self, request):
+        spec = self.search_spec(request.data)
+        page = searching.search_page(workspace=self.workspace, actor=self.actor, spec=spec)
+        return Response({"data": self.render(page.rows, spec.columns or CONTACT_KEYS),
+                         "paginationInfo": page.pagination_info()})
+
+    def search_spec(self, data) -> searching.SearchSpec:
+        return searching.parse_search(data, workspace=self.workspace)
 
     @extend_schema(operation_id="contacts_upsert", request=ContactUpsertSerializer,
                    responses={200: ContactSerializer, 201: ContactSerializer, 409: EXTERNAL_ID_TAKEN},
