@@ -18,7 +18,8 @@ ignored, so a body read from GET can be sent back as is.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.aliases import SeedAliases
+from crm.aliases import SeedAliases, rename
+from crm.errors import field_error
 from crm.serializers import MAX_ID, IdsField, StrictBooleanField, StrictCharField, no_nul_in_json
 
 from .models import Contact, CustomFieldDefinition
@@ -513,13 +514,15 @@ class ContactBatchSerializer(serializers.Serializer):
         """Each item with the wire's conventions turned into the services'
         (aliases, an id of 0 is none, read-only keys dropped); types and
         values are the rule set's to check."""
-        aliases = ContactWriteSerializer.ALIASES
         keep_id = self.validated_data["action"] in ("update", "archive")
         out = []
-        for item in self.validated_data["items"]:
+        for n, item in enumerate(self.validated_data["items"]):
+            item, conflicts = rename(item, CONTACT_ALIASES)
+            if conflicts:
+                alias, error = next(iter(conflicts.items()))
+                raise field_error(f"items.{n}.{alias}", str(error), code=error.code)
             values = {}
             for key, value in item.items():
-                key = aliases.get(key, key)
                 if key in _BATCH_READ_ONLY or (key == "id" and not keep_id):
                     continue
                 if key in _BATCH_ID_FIELDS and value == 0 and type(value) is int:

@@ -41,6 +41,23 @@ def _same_id(given, expected) -> bool:
     return isinstance(given, str) and given.strip() == str(expected)
 
 
+def rename(data: Mapping, aliases: Mapping[str, str]) -> tuple[dict, dict[str, ErrorDetail]]:
+    """`data` with each alias renamed to its field, and {alias: error} for
+    the aliases given beside their field with a different value."""
+    data = dict(data)
+    errors = {}
+    for alias, name in aliases.items():
+        if alias not in data:
+            continue
+        value = data.pop(alias)
+        if name in data and data[name] != value:
+            errors[alias] = ErrorDetail(f"Given as both {alias} and {name}, with different values.",
+                                        code="alias_conflict")
+            continue
+        data[name] = value
+    return data, errors
+
+
 class SeedAliases:
     """Mixin for a write serializer (listed before the Serializer base)."""
 
@@ -66,18 +83,8 @@ class SeedAliases:
         return super().to_internal_value(data)
 
     def resolve_aliases(self, data: Mapping) -> dict:
-        data = dict(data)
-        errors = {}
-        for alias, name in self.aliases.items():
-            if alias not in data:
-                continue
-            value = data.pop(alias)
-            if name in data and data[name] != value:
-                errors[alias] = [ErrorDetail(
-                    f"Given as both {alias} and {name}, with different values.", code="alias_conflict"
-                )]
-                continue
-            data[name] = value
+        data, conflicts = rename(data, self.aliases)
+        errors = {alias: [error] for alias, error in conflicts.items()}
         for key in WORKSPACE_KEYS:
             if key in data and not _same_id(data.pop(key), self._token_workspace_id()):
                 # before any other error: nothing of another workspace is looked at

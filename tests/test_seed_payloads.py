@@ -262,3 +262,17 @@ def test_seed_004_create_and_update(api_client):
     assert (updated.name, updated.title, updated.integration_meta["sync_status"]) == (
         "John Smith Updated", "Senior Sales Manager", "updated")
     assert updated.created_at == created.created_at and updated.version == created.version + 1
+
+
+def test_batch_items_take_the_same_aliases(api_client):
+    body = {"action": "create", "items": [{"name": "a", "externalClientId": "b1", "phone1": "+12025550123"}]}
+    response = api_client.post(f"{URL}/batch", body, format="json")
+    assert response.status_code == 200, response.content
+    contact = Contact.objects.get(pk=response.json()["results"][0]["id"])
+    assert (contact.external_client_id, contact.phone) == ("b1", "+12025550123")
+    conflict = {"action": "create", "items": [{"name": "a", "externalClientId": "b2", "external_client_id": "b3"}]}
+    response = api_client.post(f"{URL}/batch", conflict, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "alias_conflict"
+    assert response.json()["errors"][0]["field"] == "items.0.externalClientId"
+    assert not Contact.objects.filter(external_client_id__in=["b2", "b3"]).exists()
