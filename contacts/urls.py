@@ -29,6 +29,8 @@ urlpatterns = [
         contacts({"post": "search"}, pagination_class=None, filter_backends=[]),
         name="contact-search",
     ),
+    path("contacts/batch", contacts({"post": "batch"}, pagination_class=None, filter_backends=[]),
+         name="contact-batch"),
     path("contacts/upsert", contacts({"put": "upsert"}), name="contact-upsert"),
     path(
         "contacts/<int:pk>",

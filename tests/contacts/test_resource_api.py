@@ -25,6 +25,8 @@ class TestContactResource(APIResourceTests):
         Action("post", "/v1/crm/contacts/{obj.pk}/restore", 200),
         Action("post", "/v1/crm/contacts/search", 200,
                lambda contact: {"filter_groups": [{"filters": [{"field": "id", "operator": "eq", "value": contact.pk}]}]}),
+        Action("post", "/v1/crm/contacts/batch", 200,
+               lambda contact: {"action": "update", "items": [{"id": contact.pk, "name": "Batched"}]}),
     )
 
     def make(self, workspace):
