@@ -183,3 +183,27 @@ class ContactFieldValue(models.Model):
 
     def __str__(self):
         return f"{self.contact_id} {self.code}={self.text}"
+
+
+class ContactView(VersionedModel, WorkspaceScopedModel):
+    """A saved search of contacts (POST /contacts/search's filter_groups and
+    query, with its sort and columns), private to its owner unless shared.
+    `search`, `sort` and `columns` hold the validated wire form
+    (contacts.search.SearchSpec.raw)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    search = models.JSONField(default=dict, blank=True, help_text="{filter_groups, query}")
+    sort = models.JSONField(default=list, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    shared = models.BooleanField(default=False, help_text="Visible to every member of the workspace.")
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["workspace", "owner", "id"], name="contact_view_owner_idx"),
+            models.Index(fields=["workspace", "id"], name="contact_view_shared_idx", condition=models.Q(shared=True)),
+        ]
+
+    def __str__(self):
+        return self.name

@@ -511,6 +511,19 @@ def _parse_columns(columns, errors: _Errors, path: str):
     return tuple(dict.fromkeys(columns))
 
 
+def search_spec_for(data: Any, *, workspace: Workspace, actor: Actor, path: str = "") -> SearchSpec:
+    """The spec of a search body that may name a saved view (`view_id`): the
+    view's search, sort and columns, with the body's own keys on top. A view
+    the actor may not see is a 404, as an unknown id."""
+    from .services.saved_views import view_get, view_search_data
+
+    if isinstance(data, dict) and "view_id" in data:
+        data = dict(data)
+        view = view_get(workspace=workspace, actor=actor, view_id=data.pop("view_id"))
+        data = view_search_data(view, data)
+    return parse_search(data, workspace=workspace, path=path)
+
+
 # -- compiling -------------------------------------------------------------------------
 def _field_values(workspace_id: int, code: str) -> QuerySet:
     return ContactFieldValue.objects.filter(workspace_id=workspace_id, code=code)

@@ -22,7 +22,7 @@ from crm.aliases import SeedAliases, rename
 from crm.errors import field_error
 from crm.serializers import MAX_ID, IdsField, StrictBooleanField, StrictCharField, no_nul_in_json
 
-from .models import Contact, CustomFieldDefinition
+from .models import Contact, ContactView, CustomFieldDefinition
 from .services import access
 from .services.rules import ENUMS, MAX_ITEMS, MAX_LENGTH, CustomFieldValue
 
@@ -619,3 +619,40 @@ class SearchPaginationSerializer(serializers.Serializer):
 class ContactSearchResultSerializer(serializers.Serializer):
     data = ContactListItemSerializer(many=True)
     paginationInfo = SearchPaginationSerializer()  # noqa: N815
+
+
+# -- saved views -------------------------------------------------------------
+class ContactViewSerializer(serializers.ModelSerializer):
+    """A saved view. `search`, `sort` and `columns` are checked by the
+    search's parser in the services (errors name `search.filter_groups.0...`);
+    here only their JSON types."""
+
+    READ_ONLY = ("id", "owner_id", "tenant_id", "created_at", "updated_at", "version")
+
+    name = StrictCharField(max_length=100, help_text="1 to 100 characters.")
+    search = serializers.JSONField(required=False, help_text=(
+        "What POST /contacts/search takes: {\"filter_groups\": [...], \"query\": \"...\"}."
+    ))
+    sort = serializers.JSONField(required=False, help_text="Sort keys, as the search's `sort`.")
+    columns = serializers.JSONField(required=False, help_text="Keys of each item, as the search's `columns`.")
+    shared = StrictBooleanField(required=False, help_text="true: every member of the workspace may run it.")
+    owner_id = serializers.IntegerField(read_only=True, help_text="The member whose view it is.")
+    tenant_id = serializers.IntegerField(source="workspace_id", read_only=True)
+
+    class Meta:
+        model = ContactView
+        fields = ["id", "name", "search", "sort", "columns", "shared", "owner_id", "tenant_id", "created_at",
+                  "updated_at", "version"]
+        read_only_fields = ["created_at", "updated_at", "version"]
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError({key: ["Unknown field."] for key in sorted(unknown)}, code="unknown_field")
+        for name in ("search", "sort", "columns"):
+            if name in attrs:
+                try:
+                    no_nul_in_json(attrs[name])
+                except serializers.ValidationError as exc:
+                    raise serializers.ValidationError({name: exc.detail}) from None
+        return attrs

@@ -8,7 +8,7 @@ for numbers (and numeric strings) that fit a double.
 - INSERT: one set-based insert per statement (transition table);
 - UPDATE OF custom_fields, per row, only when it really changed (bulk
   updates of labels, owners, tags never fire it);
-- DELETE per statement, TRUNCATE too.
+- DELETE per statement, TRUNCATE too (Django's test flush truncates both tables).
 SQLite (the quickstart) gets row triggers over json_each.
 """
 
@@ -54,9 +54,10 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- DELETE, not TRUNCATE: a TRUNCATE naming both tables (Django's flush) may not truncate one again
 CREATE FUNCTION contacts_field_values_on_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    TRUNCATE contacts_contactfieldvalue;
+    DELETE FROM contacts_contactfieldvalue;
     RETURN NULL;
 END $$;
 
