@@ -24,6 +24,8 @@ urlpatterns = [
         contacts({"post": "multiple"}, pagination_class=None, filter_backends=[]),
         name="contact-multiple",
     ),
+    path("contacts/batch", contacts({"post": "batch"}, pagination_class=None, filter_backends=[]),
+         name="contact-batch"),
     path("contacts/upsert", contacts({"put": "upsert"}), name="contact-upsert"),
     path(
         "contacts/<int:pk>",

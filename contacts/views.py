@@ -28,6 +28,8 @@ from .models import Contact, CustomFieldDefinition
 from .pagination import ContactPagination
 from .serializers import (
     CONTACT_KEYS,
+    ContactBatchResultSerializer,
+    ContactBatchSerializer,
     ContactBulkUpdateResultSerializer,
     ContactBulkUpdateSerializer,
     ContactListItemSerializer,
@@ -130,7 +132,7 @@ class ContactViewSet(WorkspaceViewSet):
         return Response(self.render([row])[0], status=status_code)
 
     def write_payload(self, serializer_class=ContactWriteSerializer, **kwargs) -> dict:
-        payload = serializer_class(data=self.request.data, **kwargs)
+        payload = serializer_class(data=self.request.data, context={"request": self.request}, **kwargs)
         payload.is_valid(raise_exception=True)
         return payload.validated_values()
 
@@ -153,6 +155,28 @@ class ContactViewSet(WorkspaceViewSet):
         ids, changes = payload.validated_changes()
         updated = services.contact_bulk_update(workspace=self.workspace, actor=self.actor, ids=ids, **changes)
         return Response({"updated": updated})
+
+    @extend_schema(
+        operation_id="contacts_batch", request=ContactBatchSerializer,
+        responses={
+            200: ContactBatchResultSerializer,
+            207: OpenApiResponse(ContactBatchResultSerializer, description="Some items failed (see each result)."),
+            422: OpenApiResponse(ErrorSerializer, description="`batch_failed`: all_or_nothing and some item failed; "
+                                                              "nothing was written (`results` says which)."),
+        },
+        summary="Create, upsert, update or archive up to 1,000 contacts, with a result per item",
+    )
+    def batch(self, request):
+        payload = ContactBatchSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        results = services.contacts_batch(
+            workspace=self.workspace, actor=self.actor, action=data["action"], items=payload.validated_items(),
+            all_or_nothing=data["all_or_nothing"], match_on=data.get("match_on"),
+        )
+        failed = sum(1 for r in results if r.errors)
+        return Response({"results": [r.as_dict() for r in results], "succeeded": len(results) - failed,
+                         "failed": failed}, status=status.HTTP_207_MULTI_STATUS if failed else status.HTTP_200_OK)
 
     @extend_schema(operation_id="contacts_multiple", request=ContactMultipleSerializer,
                    responses=ContactSerializer(many=True), summary="Get contacts by ids (request order)")

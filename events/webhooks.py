@@ -58,6 +58,7 @@ EVENT_TYPES = (
     "conversation.opened", "conversation.closed",
     "message.created", "message.sent", "message.delivered", "message.read", "message.failed", "message.received",
     "webhook.disabled", "webhook.test",
+    "member.added", "member.role_changed", "member.removed", "token.created", "token.revoked",
 )
 SECRET_OVERLAP = timedelta(hours=24)
 RETRY_BASE_SECONDS = 10

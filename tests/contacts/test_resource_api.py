@@ -23,6 +23,8 @@ class TestContactResource(APIResourceTests):
         Action("put", "/v1/crm/contacts/upsert", 201,
                lambda contact: {"external_client_id": f"upserted-{contact.pk}", "name": "Upserted"}),
         Action("post", "/v1/crm/contacts/{obj.pk}/restore", 200),
+        Action("post", "/v1/crm/contacts/batch", 200,
+               lambda contact: {"action": "update", "items": [{"id": contact.pk, "name": "Batched"}]}),
     )
 
     def make(self, workspace):
