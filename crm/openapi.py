@@ -96,13 +96,13 @@ class CrmAutoSchema(AutoSchema):
                 "428",
             )
         if self._idempotent():
-            if "409" not in responses:
-                responses["409"] = self._get_response_for_code(
-                    OpenApiResponse(ErrorSerializer, description="`idempotency_key_in_use`: a request with this "
-                                                                 "Idempotency-Key is still running."), "409")
-            responses["422"] = self._get_response_for_code(
-                OpenApiResponse(ErrorSerializer, description="`idempotency_key_reused`: the Idempotency-Key was "
-                                                             "used for another request."), "422")
+            for code, text in (("409", "`idempotency_key_in_use`: a request with this Idempotency-Key is still running."),
+                               ("422", "`idempotency_key_reused`: the Idempotency-Key was used for another request.")):
+                if code in responses:  # the operation's own meaning of the status, then the key's
+                    responses[code]["description"] = f"{responses[code]['description']} Or {text}"
+                else:
+                    responses[code] = self._get_response_for_code(OpenApiResponse(ErrorSerializer, description=text),
+                                                                  code)
         for code in codes:
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code)

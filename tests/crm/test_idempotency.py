@@ -357,3 +357,13 @@ def test_every_unsafe_operation_documents_the_key():
         assert "409" in op["responses"], (path, method)
     reads = [op for item in schema["paths"].values() for method, op in item.items() if method == "get"]
     assert not any(p["name"] == "Idempotency-Key" for op in reads for p in op.get("parameters", []))
+
+
+def test_an_operations_own_409_and_422_keep_their_meaning():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    batch = schema["paths"]["/v1/crm/contacts/batch"]["post"]["responses"]["422"]["description"]
+    assert "batch_failed" in batch and "idempotency_key_reused" in batch
+    create = schema["paths"]["/v1/crm/contacts"]["post"]["responses"]["409"]["description"]
+    assert "idempotency_key_in_use" in create and create.index("idempotency_key_in_use") > 0
