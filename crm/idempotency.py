@@ -36,11 +36,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.http import HttpResponse
 from django.http.request import RawPostDataException
 from django.utils import timezone
 
+from .db import prepared_statement
 from .errors import IdempotencyKeyInUse, IdempotencyKeyInvalid, IdempotencyKeyReused, PayloadTooLarge
 from .models import IdempotencyKey
 
@@ -119,30 +120,60 @@ class Claim:
     claimed_at: datetime
 
 
+def _first(queryset) -> IdempotencyKey | None:
+    """The row of a (workspace, key): a lookup by a unique key, run as a
+    prepared statement (crm.db) since every keyed request makes it."""
+    connection.ensure_connection()
+    with prepared_statement(connection):
+        rows = list(queryset[:1])
+    return rows[0] if rows else None
+
+
+def _insert(workspace_id: int, key: str, fields: dict) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or
+    None when the key exists. One statement, committed on its own in
+    autocommit (no transaction and no savepoint to open), and no error to
+    recover from: a concurrent request's uncommitted claim makes it wait,
+    then yield nothing."""
+    ops = connection.ops
+    meta = IdempotencyKey._meta
+    values = {"workspace_id": workspace_id, "key": key, **fields, "completed_at": None, "response_status": None,
+              "response_headers": "{}", "response_body": ""}
+    for name in ("claimed_at", "locked_until", "expires_at"):
+        values[name] = ops.adapt_datetimefield_value(values[name])
+    columns = [meta.get_field(name.removesuffix("_id") if name.endswith("_id") else name).column for name in values]
+    quote = ops.quote_name
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join(['%s'] * len(columns))}) "
+           f"ON CONFLICT ({quote('workspace_id')}, {quote('key')}) DO NOTHING RETURNING {quote('id')}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(values.values()))
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def idempotency_claim(*, workspace_id: int, key: str, fingerprint: str, method: str, path: str,
                       user_id: int | None) -> Claim | IdempotencyKey:
     """Claims `key` for this request (a Claim), or returns the completed row
     to replay; 409 while another request holds it, 422 when it was used for
-    another request. The claim commits on its own (a savepoint when the
-    caller is in a transaction): a concurrent request with the key waits on
-    the INSERT's unique index until it commits, then sees it."""
+    another request. The claim is one INSERT committed on its own (_insert):
+    a concurrent request with the key waits on the unique index until it
+    commits, then reads it."""
     now = timezone.now()
     fields = {
         "fingerprint": fingerprint, "method": method, "path": path[:2000], "user_id": user_id, "claimed_at": now,
         "locked_until": now + timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS),
         "expires_at": now + timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS),
     }
-    keyed = IdempotencyKey.objects.filter(workspace_id=workspace_id, key=key)
-    row = keyed.first()
+    keyed = IdempotencyKey.objects.filter(workspace_id=workspace_id, key=key).order_by()
+    row = _first(keyed)
     if row is None:
-        try:
-            with transaction.atomic():
-                row = IdempotencyKey.objects.create(workspace_id=workspace_id, key=key, **fields)
-            return Claim(row.pk, row.claimed_at)
-        except IntegrityError:
-            row = keyed.first()
-            if row is None:  # claimed, then released by a 5xx, between our two statements
-                raise IdempotencyKeyInUse() from None
+        pk = _insert(workspace_id, key, fields)
+        if pk is not None:
+            return Claim(pk, now)
+        row = _first(keyed)
+        if row is None:  # claimed, then released by a 5xx, between our two statements
+            raise IdempotencyKeyInUse()
     if row.expires_at <= now or (row.response_status is None and row.locked_until <= now):
         # Expired, or its request died holding it: free for this one. The
         # claimed_at guard lets exactly one of two takers win.

@@ -9,8 +9,9 @@ PostgreSQL database whose idempotency table holds --keys other keys:
 2. the same for a bulk update of --bulk ids (PATCH /contacts: a large body
    to fingerprint) and, when the batch endpoint is routed (issue 15b), a
    --bulk item batch upsert (POST /contacts/batch: a large body and answer);
-3. for scale: an unkeyed create and a keyed first create (what the claim and
-   the stored answer add).
+3. for scale: GET /me (token authentication and nothing else: the floor
+   of any request on this machine under its current load), an unkeyed
+   create and a keyed first create (what the claim and the stored answer add).
 
 Every figure is printed after its outcome is checked (statuses, the
 Idempotent-Replayed header, identical bodies, one contact / one write);
@@ -169,7 +170,16 @@ def main():
     else:
         print("POST /contacts/batch is not routed in this checkout: batch replay not measured")
 
-    # 3. for scale: the request itself, unkeyed and keyed
+    # 3. for scale: the cheapest authenticated request (token lookup, one
+    # query: what a replay is plus its one indexed read), and the create
+    # itself, unkeyed and keyed
+    samples = []
+    for response, samples in timed(lambda: client.get("/v1/crm/me"), args.repeat):
+        if response.status_code != 200:
+            fail(f"GET /me: {response.status_code}")
+    p50, p95 = ms(samples)
+    results.append(("GET /me (yardstick: auth, no work)", p50, p95, "", True))
+
     counter = iter(range(10**9))
 
     def fresh(keyed):
