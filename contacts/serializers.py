@@ -18,6 +18,8 @@ ignored, so a body read from GET can be sent back as is.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.aliases import SeedAliases, rename
+from crm.errors import field_error
 from crm.serializers import (
     MAX_ID,
     IdsField,
@@ -27,7 +29,7 @@ from crm.serializers import (
     StrictCharField,
 )
 
-from .models import Contact, CustomFieldDefinition
+from .models import Contact, ContactView, CustomFieldDefinition
 from .services import access
 from .services.rules import ENUMS, MAX_ITEMS, MAX_LENGTH, CustomFieldValue
 
@@ -65,6 +67,16 @@ class CustomFieldValueSerializer(Serializer):
                                   help_text='"" or null clears the value.')
     module = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     shortName = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+
+
+class ActorBriefSerializer(Serializer):
+    """Who created or last changed a contact (seed 004's creator / editor), as they were then."""
+
+    id = serializers.IntegerField(allow_null=True, help_text=(
+        "The user's id (admin, member), the import job's (import), the integration's (integration); null (system)."))
+    name = serializers.CharField()
+    email = serializers.CharField(help_text="The user's (an import's: who started it); empty for the others.")
+    type = serializers.ChoiceField(choices=["admin", "member", "import", "integration", "system"])
 
 
 class ContactSerializer(Serializer):
@@ -109,11 +121,17 @@ class ContactSerializer(Serializer):
     c_field = serializers.DictField(child=serializers.JSONField(), help_text="{shortName: value} of every definition.")
     integration_meta = serializers.DictField()
     disabled = serializers.BooleanField()
+    media = serializers.ListField(child=serializers.URLField(), help_text="http(s) URLs of media files (seed 004).")
+    cover_photo = serializers.CharField(help_text="An http(s) URL, or empty (seed 004).")
+    company_namespace = serializers.ListField(child=serializers.CharField(),
+                                              help_text="Company namespaces the contact belongs to (seed 004).")
     tenant_id = serializers.IntegerField(help_text="The workspace id.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     created_by = serializers.IntegerField(allow_null=True)
     updated_by = serializers.IntegerField(allow_null=True)
+    creator = ActorBriefSerializer(allow_null=True, help_text="Who created the contact (read-only).")
+    editor = ActorBriefSerializer(allow_null=True, help_text="Who changed the contact last (read-only).")
     deleted_at = serializers.DateTimeField(allow_null=True, help_text="Set when archived.")
     archived_by = serializers.CharField(help_text="User id or SYSTEM; empty unless archived.")
     version = serializers.IntegerField(help_text="Increases by one on every write; the ETag.")
@@ -222,11 +240,16 @@ class ContactRenderer:
             "c_field": {d["short_name"]: values.get(d["code"], "") for d in rel.definitions},
             "integration_meta": c.integration_meta or {},
             "disabled": c.disabled,
+            "media": c.media or [],
+            "cover_photo": c.cover_photo,
+            "company_namespace": c.company_namespace or [],
             "tenant_id": c.workspace_id,
             "created_at": c.created_at,
             "updated_at": c.updated_at,
             "created_by": c.created_by_id,
             "updated_by": c.updated_by_id,
+            "creator": c.creator,
+            "editor": c.editor,
             "deleted_at": c.deleted_at,
             "archived_by": c.archived_by,
             "version": c.version,
@@ -335,14 +358,25 @@ class CustomFieldInputSerializer(Serializer):
         return attrs
 
 
-class ContactWriteSerializer(Serializer):
+# The seeds' names of contact fields (crm.aliases): seed 004 (client contacts),
+# seed 000 (clients, camelCase), and the read-only keys of their representations.
+CONTACT_ALIASES = {
+    "phone1": "phone", "phone2": "secondary_phone", "extra_info": "note",
+    "externalClientId": "external_client_id", "defaultAgentId": "default_agent_id", "stageId": "stage_id",
+    "_id": "id", "createdAt": "created_at", "updatedAt": "updated_at", "deletedAt": "deleted_at",
+    "archivedBy": "archived_by", "__v": "version",
+}
+
+
+class ContactWriteSerializer(SeedAliases, Serializer):
     """Body of POST /contacts, PATCH and PUT /contacts/{id} and PUT /contacts/upsert.
 
-    All fields optional (PUT resets omitted ones, owner_id excepted). Aliases
-    from the client-contacts document: `phone1` = phone, `phone2` =
-    secondary_phone, `extra_info` = note. Read-only fields are ignored."""
+    All fields optional (PUT resets omitted ones, owner_id excepted). The
+    seeds' names are accepted too (see the aliases below and docs/api.md);
+    `workspaceId`, when given, must be the token's workspace (else 404).
+    Read-only fields are ignored."""
 
-    ALIASES = {"phone1": "phone", "phone2": "secondary_phone", "extra_info": "note"}
+    aliases = CONTACT_ALIASES
     representation = ContactSerializer
 
     type = _enum("type")
@@ -363,6 +397,8 @@ class ContactWriteSerializer(Serializer):
     label_id = IdField(help_text="Omitted, 0 or null on create: the workspace's default label.")
     tags = _strings("tags", help_text="Tag values (type client or common); unknown ones are created as client tags.")
     stage_id = IdField(help_text="A clientStage tag id.")
+    stage = _text("stage", help_text="A clientStage tag by name (seed 000), created when absent; "
+                                     "with stage_id, both must name the same tag.")
     external_client_id = _text("external_client_id", help_text="Unique in the workspace when set.")
     default_agent_id = IdField(help_text="A workspace member.")
     owner_id = IdField(help_text="A workspace member; on create defaults to the caller.")
@@ -370,6 +406,9 @@ class ContactWriteSerializer(Serializer):
     visibility_type = _enum("visibility_type")
     visibility_ids = IdListField(required=False, allow_null=True)
     organization_id = IdField(help_text="An organization contact of the workspace.")
+    organization_name = _text("organization_name", help_text=(
+        "Seed 003: links the contact to the organization of this name (case-insensitive, one you may see), "
+        "created when absent; with organization_id, both must name the same organization."))
     person_ids = IdListField(required=False, allow_null=True, help_text="Organization only: existing persons to attach.")
     person_names = _strings("person_names", help_text="Organization only: persons to create by name.")
     custom_field = serializers.ListField(child=CustomFieldInputSerializer(), required=False, allow_null=True)
@@ -377,14 +416,9 @@ class ContactWriteSerializer(Serializer):
                                     help_text="{shortName: value}, an alternative to custom_field.")
     integration_meta = serializers.DictField(required=False, allow_null=True)
     disabled = StrictBooleanField(required=False)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            data = dict(data)
-            for alias, name in self.ALIASES.items():
-                if alias in data and name not in data:
-                    data[name] = data.pop(alias)
-        return super().to_internal_value(data)
+    media = _strings("media", help_text="http(s) URLs of media files (seed 004); repeats are dropped.")
+    cover_photo = _text("cover_photo", help_text="An http(s) URL (seed 004).")
+    company_namespace = _strings("company_namespace", help_text="Company namespaces (seed 004); filterable.")
 
     def validated_values(self) -> dict:
         """The services' typed keyword arguments (contacts.services.ContactValues)."""
@@ -449,6 +483,104 @@ class ContactMultipleSerializer(Serializer):
     contact_ids = IdsField(max_length=1000, allow_empty=True)
 
 
+# -- batches -----------------------------------------------------------------
+class ContactBatchItemSerializer(Serializer):
+    """One item of POST /contacts/batch (documentation: items are read by
+    ContactBatchSerializer.validated_items, a DRF serializer per item costs
+    ~0.7 ms, more than the batch's whole write). The values are checked by
+    the contact rule set, as a single write's are."""
+
+    id = serializers.IntegerField(required=False, help_text="update and archive: the contact (archive: only key).")
+    type = _enum("type")
+    name = _text("name")
+    surname = _text("surname")
+    local_name = _text("local_name")
+    email = _text("email")
+    country_code = _text("country_code")
+    phone = _text("phone", help_text="Any format; stored in E.164.")
+    secondary_phone = _text("secondary_phone")
+    address = _text("address")
+    city = _text("city")
+    country = _text("country")
+    code = _text("code")
+    title = _text("title")
+    note = _text("note")
+    external_client_id = _text("external_client_id")
+    visibility_type = _enum("visibility_type")
+    label_id = IdField()
+    stage_id = IdField()
+    owner_id = IdField()
+    tags = _strings("tags", help_text="Replaces the contact's tags (unknown ones are created as client tags).")
+
+
+# Keys of a contact as read that a batch item may carry back and that are ignored.
+_BATCH_READ_ONLY = frozenset({
+    "label", "owner_details", "sub_owner_details", "organization", "persons", "tenant_id", "created_at",
+    "updated_at", "created_by", "updated_by", "deleted_at", "archived_by", "version", "view_only",
+})
+_BATCH_ID_FIELDS = ("label_id", "stage_id", "owner_id")
+
+
+@extend_schema_field(ContactBatchItemSerializer(many=True))
+class BatchItemsField(serializers.ListField):
+    child = serializers.DictField()
+
+
+class ContactBatchSerializer(Serializer):
+    """Body of POST /contacts/batch."""
+
+    action = serializers.ChoiceField(choices=["create", "upsert", "update", "archive"])
+    items = BatchItemsField(min_length=1, max_length=1000, help_text="Up to 1,000 contacts.")
+    all_or_nothing = StrictBooleanField(required=False, default=False,
+                                        help_text="true: one failing item fails the batch (422), nothing written.")
+    match_on = serializers.ListField(
+        child=serializers.ChoiceField(choices=["external_client_id", "email", "phone"]), required=False,
+        allow_empty=False, max_length=3,
+        help_text="upsert: the keys an item matches an existing contact by, in order (default external_client_id). "
+                  "email case-insensitive, phone in E.164; matching two contacts is an `ambiguous_match` error.",
+    )
+
+    def validated_items(self) -> list[dict]:
+        """Each item with the wire's conventions turned into the services'
+        (aliases, an id of 0 is none, read-only keys dropped); types and
+        values are the rule set's to check."""
+        keep_id = self.validated_data["action"] in ("update", "archive")
+        out = []
+        for n, item in enumerate(self.validated_data["items"]):
+            item, conflicts = rename(item, CONTACT_ALIASES)
+            if conflicts:
+                alias, error = next(iter(conflicts.items()))
+                raise field_error(f"items.{n}.{alias}", str(error), code=error.code)
+            values = {}
+            for key, value in item.items():
+                if key in _BATCH_READ_ONLY or (key == "id" and not keep_id):
+                    continue
+                if key in _BATCH_ID_FIELDS and value == 0 and type(value) is int:
+                    value = None
+                values[key] = value
+            out.append(values)
+        return out
+
+
+class BatchErrorSerializer(Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    field = serializers.CharField(allow_null=True)
+
+
+class ContactBatchResultItemSerializer(Serializer):
+    index = serializers.IntegerField(help_text="The item's position in `items`.")
+    status = serializers.ChoiceField(choices=["created", "updated", "archived", "error", "not_written"])
+    id = serializers.IntegerField(allow_null=True)
+    errors = BatchErrorSerializer(many=True)
+
+
+class ContactBatchResultSerializer(Serializer):
+    results = ContactBatchResultItemSerializer(many=True, help_text="One per item, in input order.")
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
 # -- custom field definitions ----------------------------------------------
 class CustomFieldDefinitionSerializer(ModelSerializer):
     label = StrictCharField(max_length=100)
@@ -467,3 +599,79 @@ class CustomFieldDefinitionSerializer(ModelSerializer):
                   "updated_at"]
         read_only_fields = ["id", "code", "version", "created_at", "updated_at"]
 
+
+# -- search (the schema of POST /contacts/search; contacts.search parses and checks the body) --
+class SearchFilterSerializer(Serializer):
+    field = serializers.CharField(help_text=(
+        "A contact field (name, email, label, stage, owner, sub_owners, organization, tags, created_at, ...) "
+        "or a custom field's shortName (also as `c_field.<shortName>`)."
+    ))
+    operator = serializers.ChoiceField(choices=[
+        "eq", "neq", "in", "not_in", "contains", "not_contains", "starts_with", "gt", "gte", "lt", "lte", "between",
+        "is_empty", "is_not_empty", "has_any", "has_all", "has_none",
+    ])
+    value = serializers.JSONField(required=False, help_text=(
+        "A value of the field's type; a list for in/not_in/has_*; [low, high] for between; none for is_empty/"
+        "is_not_empty."
+    ))
+
+
+class SearchGroupSerializer(Serializer):
+    filters = SearchFilterSerializer(many=True, help_text="AND'ed, at most 10.")
+
+
+class ContactSearchSerializer(Serializer):
+    filter_groups = SearchGroupSerializer(many=True, required=False, help_text="OR'ed, at most 5.")
+    query = serializers.CharField(required=False, help_text="Free text, as the list's `search`.")
+    sort = serializers.ListField(child=serializers.CharField(), required=False, help_text=(
+        "Sort keys (`-` prefix: descending): id, name, surname, code, city, country, email, created_at, "
+        "updated_at, or one custom field's shortName alone. Default -id."
+    ))
+    columns = serializers.ListField(child=serializers.CharField(), required=False,
+                                    help_text="Only these keys in each item.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, help_text="1..100, default 25.")
+    cursor = serializers.CharField(required=False, allow_null=True,
+                                   help_text="The previous page's nextCursor; absent or null for the first page.")
+    view_id = serializers.IntegerField(required=False, help_text=(
+        "Run this saved view; other keys given override the view's."
+    ))
+
+
+class SearchPaginationSerializer(Serializer):
+    limit = serializers.IntegerField()
+    nextCursor = serializers.CharField(allow_null=True)  # noqa: N815 (wire name)
+    hasNextPage = serializers.BooleanField()  # noqa: N815
+    totalRecords = serializers.IntegerField()  # noqa: N815
+    totalRecordsIsEstimate = serializers.BooleanField()  # noqa: N815
+
+
+class ContactSearchResultSerializer(Serializer):
+    data = ContactListItemSerializer(many=True)
+    paginationInfo = SearchPaginationSerializer()  # noqa: N815
+
+
+# -- saved views -------------------------------------------------------------
+class ContactViewSerializer(ModelSerializer):
+    """A saved view. `search`, `sort` and `columns` are checked by the
+    search's parser in the services (errors name `search.filter_groups.0...`);
+    here only their JSON types."""
+
+    READ_ONLY = ("id", "owner_id", "tenant_id", "created_at", "updated_at", "version")
+
+    name = StrictCharField(max_length=100, help_text="1 to 100 characters.")
+    search = serializers.JSONField(required=False, help_text=(
+        "What POST /contacts/search takes: {\"filter_groups\": [...], \"query\": \"...\"}."
+    ))
+    sort = serializers.JSONField(required=False, help_text="Sort keys, as the search's `sort`.")
+    columns = serializers.JSONField(required=False, help_text="Keys of each item, as the search's `columns`.")
+    shared = StrictBooleanField(required=False, help_text="true: every member of the workspace may run it.")
+    owner_id = serializers.IntegerField(read_only=True, help_text="The member whose view it is.")
+    tenant_id = serializers.IntegerField(source="workspace_id", read_only=True)
+
+    class Meta:
+        model = ContactView
+        fields = ["id", "name", "search", "sort", "columns", "shared", "owner_id", "tenant_id", "created_at",
+                  "updated_at", "version"]
+        read_only_fields = ["created_at", "updated_at", "version"]
+
+    # Unknown keys (crm.serializers.StrictInputMixin) and NULs (crm.parsers) are refused before this runs.

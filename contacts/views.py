@@ -22,19 +22,25 @@ from crm.viewsets import WorkspaceViewSet
 from events.models import Event
 from events.serializers import EventSerializer
 
+from . import search as searching
 from . import selectors, services
 from .filters import SORT_PARAMS, SORTS, ContactFilter, apply_sort
-from .models import Contact, CustomFieldDefinition
+from .models import Contact, ContactView, CustomFieldDefinition
 from .pagination import ContactPagination
 from .serializers import (
     CONTACT_KEYS,
+    ContactBatchResultSerializer,
+    ContactBatchSerializer,
     ContactBulkUpdateResultSerializer,
     ContactBulkUpdateSerializer,
     ContactListItemSerializer,
     ContactMultipleSerializer,
     ContactRenderer,
+    ContactSearchResultSerializer,
+    ContactSearchSerializer,
     ContactSerializer,
     ContactUpsertSerializer,
+    ContactViewSerializer,
     ContactWriteSerializer,
     CustomFieldDefinitionSerializer,
     relations_needed,
@@ -67,7 +73,12 @@ LIST_PARAMETERS = [
         for name in SORT_PARAMS
     ],
     OpenApiParameter("order", OpenApiTypes.STR, enum=["asc", "desc"], description="Direction of unprefixed sort fields."),
+    OpenApiParameter("view", OpenApiTypes.INT, description=(
+        "Run this saved view (as POST /contacts/search {view_id}): cursor pages with the capped total; only "
+        "limit/per_page, cursor and columns may go with it."
+    )),
 ]
+VIEW_LIST_PARAMS = {"view", "limit", "per_page", "cursor", "columns", "columns[]"}
 
 
 @extend_schema(tags=["contacts"])
@@ -131,12 +142,14 @@ class ContactViewSet(WorkspaceViewSet):
         return Response(self.render([row])[0], status=status_code)
 
     def write_payload(self, serializer_class=ContactWriteSerializer, **kwargs) -> dict:
-        payload = serializer_class(data=self.request.data, **kwargs)
+        payload = serializer_class(data=self.request.data, context={"request": self.request}, **kwargs)
         payload.is_valid(raise_exception=True)
         return payload.validated_values()
 
     # -- collection -------------------------------------------------------
     def list(self, request):
+        if "view" in request.query_params:
+            return self.list_view(request)
         keys = parse_columns(request.query_params)
         queryset = apply_sort(self.filter_queryset(self.get_queryset()), request.query_params)
         page = self.paginate_queryset(queryset)
@@ -155,6 +168,28 @@ class ContactViewSet(WorkspaceViewSet):
         updated = services.contact_bulk_update(workspace=self.workspace, actor=self.actor, ids=ids, **changes)
         return Response({"updated": updated})
 
+    @extend_schema(
+        operation_id="contacts_batch", request=ContactBatchSerializer,
+        responses={
+            200: ContactBatchResultSerializer,
+            207: OpenApiResponse(ContactBatchResultSerializer, description="Some items failed (see each result)."),
+            422: OpenApiResponse(ErrorSerializer, description="`batch_failed`: all_or_nothing and some item failed; "
+                                                              "nothing was written (`results` says which)."),
+        },
+        summary="Create, upsert, update or archive up to 1,000 contacts, with a result per item",
+    )
+    def batch(self, request):
+        payload = ContactBatchSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        results = services.contacts_batch(
+            workspace=self.workspace, actor=self.actor, action=data["action"], items=payload.validated_items(),
+            all_or_nothing=data["all_or_nothing"], match_on=data.get("match_on"),
+        )
+        failed = sum(1 for r in results if r.errors)
+        return Response({"results": [r.as_dict() for r in results], "succeeded": len(results) - failed,
+                         "failed": failed}, status=status.HTTP_207_MULTI_STATUS if failed else status.HTTP_200_OK)
+
     @extend_schema(operation_id="contacts_multiple", request=ContactMultipleSerializer,
                    responses=ContactSerializer(many=True), summary="Get contacts by ids (request order)")
     def multiple(self, request):
@@ -164,6 +199,46 @@ class ContactViewSet(WorkspaceViewSet):
             workspace=self.workspace, actor=self.actor, ids=payload.validated_data["contact_ids"]
         )
         return Response(self.render(rows))
+
+    @extend_schema(
+        operation_id="contacts_search", request=ContactSearchSerializer, responses=ContactSearchResultSerializer,
+        summary="Search contacts: OR'ed groups of AND'ed filters, any field and custom field, keyset pages",
+    )
+    def search(self, request):
+        spec = self.search_spec(request.data)
+        page = searching.search_page(workspace=self.workspace, actor=self.actor, spec=spec)
+        return Response({"data": self.render(page.rows, spec.columns or CONTACT_KEYS),
+                         "paginationInfo": page.pagination_info()})
+
+    def search_spec(self, data) -> searching.SearchSpec:
+        return searching.search_spec_for(data, workspace=self.workspace, actor=self.actor)
+
+    def list_view(self, request):
+        """GET /contacts?view=<id>: the saved view run as POST /contacts/search
+        {view_id} runs it; only limit (per_page), cursor and columns go with it."""
+        params = request.query_params
+        others = sorted(set(params) - VIEW_LIST_PARAMS)
+        if others:
+            raise exceptions.ValidationError({others[0]: ["Cannot be combined with `view`: the view decides."]})
+        try:
+            view_id = int(params["view"])
+        except ValueError:
+            raise exceptions.ValidationError({"view": ["Expected a saved view's id."]}) from None
+        data = {"view_id": view_id}
+        limit = params.get("limit") or params.get("per_page")
+        if limit:
+            try:
+                data["limit"] = int(limit)
+            except ValueError:
+                raise exceptions.ValidationError({"limit": ["Must be an integer between 1 and 100."]}) from None
+        if params.get("cursor"):
+            data["cursor"] = params["cursor"]
+        if params.get("columns") or params.get("columns[]"):
+            data["columns"] = list(parse_columns(params))
+        spec = self.search_spec(data)
+        page = searching.search_page(workspace=self.workspace, actor=self.actor, spec=spec)
+        return Response({"data": self.render(page.rows, spec.columns or CONTACT_KEYS),
+                         "paginationInfo": page.pagination_info()})
 
     @extend_schema(operation_id="contacts_upsert", request=ContactUpsertSerializer,
                    responses={200: ContactSerializer, 201: ContactSerializer, 409: EXTERNAL_ID_TAKEN},
@@ -287,4 +362,55 @@ class CustomFieldViewSet(
             workspace=self.workspace, actor=self.actor, definition=self.get_object(),
             expected_version=self.expected_version(),
         )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["contact views"])
+@extend_schema_view(
+    list=extend_schema(operation_id="contact_views_list", summary="Saved views: yours and the shared ones"),
+    create=extend_schema(operation_id="contact_views_create", summary="Save a view (a search, its sort and columns)"),
+    retrieve=extend_schema(operation_id="contact_views_retrieve", summary="Get a saved view"),
+    update=extend_schema(operation_id="contact_views_update", parameters=[IF_MATCH], summary="Replace a saved view"),
+    partial_update=extend_schema(operation_id="contact_views_partial_update", parameters=[IF_MATCH],
+                                 summary="Update a saved view"),
+    destroy=extend_schema(operation_id="contact_views_destroy", parameters=[IF_MATCH], responses={204: None},
+                          summary="Delete a saved view"),
+)
+class ContactViewViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet,
+):
+    """Saved views of contacts (contacts.services.saved_views): private to
+    their owner unless shared; run by GET /contacts?view=<id> or POST
+    /contacts/search {view_id}."""
+
+    queryset = ContactView.objects.all()
+    serializer_class = ContactViewSerializer
+    filter_backends = []
+
+    def scope_queryset(self, queryset):
+        return queryset & services.views_visible(workspace=self.workspace, actor=self.actor)
+
+    def create(self, request):
+        payload = self.get_serializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        view = services.view_create(workspace=self.workspace, actor=self.actor, **payload.validated_data)
+        return Response(self.get_serializer(view).data, status=status.HTTP_201_CREATED)
+
+    def _update(self, request, partial):
+        view = self.get_object()
+        payload = self.get_serializer(view, data=request.data, partial=partial)
+        payload.is_valid(raise_exception=True)
+        view = services.view_update(workspace=self.workspace, actor=self.actor, view=view,
+                                    changes=payload.validated_data, expected_version=self.expected_version())
+        return Response(self.get_serializer(view).data)
+
+    def update(self, request, pk=None):
+        return self._update(request, partial=False)
+
+    def partial_update(self, request, pk=None):
+        return self._update(request, partial=True)
+
+    def destroy(self, request, pk=None):
+        services.view_delete(workspace=self.workspace, actor=self.actor, view=self.get_object(),
+                             expected_version=self.expected_version())
         return Response(status=status.HTTP_204_NO_CONTENT)

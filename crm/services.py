@@ -14,7 +14,7 @@ from . import tokens
 from .actors import Actor
 from .errors import Conflict, DomainError, NotFound, PreconditionFailed, field_error
 from .models import ApiToken, Membership, Workspace
-from .signals import workspace_created
+from .signals import member_changed, workspace_created
 
 User = get_user_model()
 
@@ -95,7 +95,7 @@ def token_create(
     token = ApiToken.objects.create(
         workspace=workspace, user=user, name=name, prefix=prefix, digest=digest, expires_at=expires_at
     )
-    _member_event("token_created", workspace=workspace, actor=actor, user_id=user.pk, token_id=token.pk)
+    _member_event("token.created", workspace=workspace, actor=actor, user_id=user.pk, token_id=token.pk)
     return token, plaintext
 
 
@@ -103,7 +103,7 @@ def token_revoke(*, workspace: Workspace, actor: Actor, token: ApiToken) -> ApiT
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        _member_event("token_revoked", workspace=workspace, actor=actor, user_id=token.user_id, token_id=token.pk)
+        _member_event("token.revoked", workspace=workspace, actor=actor, user_id=token.user_id, token_id=token.pk)
     return token
 
 
@@ -112,14 +112,15 @@ audit_logger = logging.getLogger("crm.audit")
 NO_MEMBER = "No member of this workspace has this id."
 
 
-def _member_event(action: str, *, workspace: Workspace, actor: Actor, **data) -> None:
+def _member_event(action: str, *, workspace: Workspace, actor: Actor, user_id: int, **data) -> None:
     """Every member-management action (members added, changed, removed;
-    tokens issued and revoked) passes here. The hook for the events outbox
-    (issue 14: write the event in this same transaction once events exist);
-    until then one audit log line once the change is committed, with ids
-    only (no email, no name: no personal data in logs)."""
-    fields = {"action": action, "workspace_id": workspace.pk, "actor_kind": actor.kind, "actor_id": actor.id, **data}
-    transaction.on_commit(lambda: audit_logger.info("member %s", action, extra=fields))
+    tokens issued and revoked) passes here: an event in this transaction
+    (the events app receives member_changed), and one audit log line once
+    committed, with ids only (no email, no name: no personal data in logs)."""
+    member_changed.send(sender=Membership, workspace=workspace, actor=actor, action=action, user_id=user_id, data=data)
+    fields = {"action": action, "workspace_id": workspace.pk, "actor_kind": actor.kind, "actor_id": actor.id,
+              "user_id": user_id, **data}
+    transaction.on_commit(lambda: audit_logger.info("%s", action, extra=fields))
 
 
 def _locked_membership(*, workspace: Workspace, user: User) -> tuple[Membership, list[int]]:
@@ -154,7 +155,7 @@ def membership_add(
     _, created = Membership.objects.get_or_create(workspace=workspace, user=user, defaults={"role": role})
     if not created:
         raise Conflict("This user is already a member of the workspace.", code="already_member")
-    _member_event("added", workspace=workspace, actor=actor, user_id=user.pk, role=role)
+    _member_event("member.added", workspace=workspace, actor=actor, user_id=user.pk, role=role)
     user.role = role
     return user
 
@@ -169,7 +170,7 @@ def membership_change_role(*, workspace: Workspace, actor: Actor, user: User, ro
         previous = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
-        _member_event("role_changed", workspace=workspace, actor=actor, user_id=user.pk, role=role,
+        _member_event("member.role_changed", workspace=workspace, actor=actor, user_id=user.pk, role=role,
                       previous_role=previous)
     user.role = role
     return user
@@ -186,7 +187,7 @@ def membership_remove(*, workspace: Workspace, actor: Actor, user: User) -> None
     revoked = ApiToken.objects.filter(workspace=workspace, user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
-    _member_event("removed", workspace=workspace, actor=actor, user_id=user.pk, tokens_revoked=revoked)
+    _member_event("member.removed", workspace=workspace, actor=actor, user_id=user.pk, tokens_revoked=revoked)
 
 
 # -- helpers shared by every app's services -----------------------------------

@@ -54,10 +54,12 @@ EVENT_TYPES = (
     "contact.created", "contact.updated", "contact.archived", "contact.restored", "contact.erased",
     "label.created", "label.updated", "label.deleted", "tag.created", "tag.updated", "tag.deleted",
     "custom_field.created", "custom_field.updated", "custom_field.deleted",
+    "contact_view.created", "contact_view.updated", "contact_view.deleted",
     "import_job.succeeded", "import_job.failed", "import_job.cancelled",
     "conversation.opened", "conversation.closed",
     "message.created", "message.sent", "message.delivered", "message.read", "message.failed", "message.received",
     "webhook.disabled", "webhook.test",
+    "member.added", "member.role_changed", "member.removed", "token.created", "token.revoked",
 )
 SECRET_OVERLAP = timedelta(hours=24)
 RETRY_BASE_SECONDS = 10

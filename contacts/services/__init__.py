@@ -8,12 +8,15 @@
   organizations, persons, tags, custom field definitions);
 - lifecycle: create, update, upsert, archive, restore, erase, and the
   lookups messaging writes through;
-- bulk: the bulk update and the import's set-based bulk upsert;
+- bulk: the bulk update and the import's set-based bulk upsert, matching
+  keys (match_on) and updates by id;
+- batch: POST /contacts/batch (create, upsert, update, archive) through bulk;
 - custom_fields: custom field definitions.
 
 Every write takes `*, workspace, actor` (crm.actors.Actor), with no default.
 """
 from .access import ContactsNotEditable
+from .batch import BATCH_MAX, BatchFailed, ItemResult, contacts_batch
 from .bulk import BULK_UPDATE_MAX, BulkResult, contact_bulk_update, contacts_bulk_upsert
 from .custom_fields import custom_field_create, custom_field_delete, custom_field_update
 from .lifecycle import (
@@ -29,10 +32,13 @@ from .lifecycle import (
     contact_validate,
 )
 from .rules import ContactValues, CustomFieldValue
+from .saved_views import view_create, view_delete, view_get, view_update, views_visible
 
 __all__ = [
+    "BATCH_MAX", "BatchFailed", "ItemResult", "contacts_batch",
     "BULK_UPDATE_MAX", "BulkResult", "ContactValues", "ContactsNotEditable", "CustomFieldValue",
     "contact_archive", "contact_bulk_update", "contact_create", "contact_erase", "contact_for_messaging",
     "contact_for_phone", "contact_for_sender", "contact_restore", "contact_update", "contact_upsert", "contact_validate",
-    "contacts_bulk_upsert", "custom_field_create", "custom_field_delete", "custom_field_update",
+    "contacts_bulk_upsert", "custom_field_create", "view_create", "view_delete", "view_get", "view_update",
+    "views_visible", "custom_field_delete", "custom_field_update",
 ]

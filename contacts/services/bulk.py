@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import TypedDict, Unpack
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -125,7 +125,7 @@ def contact_bulk_update(
     editable = access.editable_contacts(workspace=workspace, actor=actor, ids=ids)
     before = {row["id"]: row for row in editable.select_for_update().values("id", "version", *columns)}
     updated = editable.update(
-        **values, version=F("version") + 1, updated_at=timezone.now(), updated_by=actor.user
+        **values, version=F("version") + 1, updated_at=timezone.now(), updated_by=actor.user, editor=actor.stamp
     )
     if updated != len(ids):
         access.raise_for_inaccessible(workspace=workspace, actor=actor, ids=ids)
@@ -194,7 +194,7 @@ _TAG_TABLE = ContactTag._meta.db_table
 _FIELDS = [f for f in Contact._meta.concrete_fields if f.attname != "id"]
 COLUMNS = ["id", *(f.attname for f in _FIELDS)]
 _JSON = {f.attname for f in _FIELDS if f.get_internal_type() == "JSONField"}
-_STAMPS = ("updated_at", "updated_by_id")
+_STAMPS = ("updated_at", "updated_by_id", "editor")
 
 
 @dataclass
@@ -203,6 +203,9 @@ class BulkResult:
     updated: int = 0
     # (index in `rows`, why) of rows not written: they would change a contact the actor may not
     rejected: list[tuple[int, ErrorItem]] = field(default_factory=list)
+    # with_ids=True: {index in `rows`: contact id} of the rows written, and the indexes that updated
+    ids: dict[int, int] = field(default_factory=dict)
+    updated_rows: set[int] = field(default_factory=set)
 
 
 def _new_row_template() -> dict:
@@ -222,9 +225,11 @@ def contacts_bulk_upsert(
     tags: Sequence[list[int] | None] | None = None,
     defaults: dict | None = None,
     fields: Sequence[str] = WRITABLE,
+    with_ids: bool = False,
 ) -> BulkResult:
     """Writes `rows` (see the module doc); `fields` are the columns the import
-    carries (an update only touches those). Returns created/updated counts."""
+    carries (an update only touches those). Returns created/updated counts
+    and, `with_ids` (the JSON batch), the contact id of each row written."""
     if not rows:
         return BulkResult()
     unknown = set().union(*rows) - set(WRITABLE)
@@ -238,19 +243,21 @@ def contacts_bulk_upsert(
     user_id = actor.user_id
 
     template = _new_row_template()
+    stamp = json.dumps(actor.stamp)
     template.update(workspace_id=workspace.pk, created_at=now, updated_at=now, created_by_id=user_id,
-                    updated_by_id=user_id, version=1)
+                    updated_by_id=user_id, creator=stamp, editor=stamp, version=1)
     template.update(defaults or {})
 
     # Most rows of an import are new: insert them all first, skipping
     # conflicts, and look up (locked) only the external ids that conflicted.
     # The lookup for every row cost more than the writes (24 s of 49 s for
     # 100,000 new rows).
-    pending = writer.insert_new(rows, tags, template)
+    inserted: dict[int, int] | None = {} if with_ids else None
+    pending = writer.insert_new(rows, tags, template, inserted)
     writer.record_created(workspace, actor, pending, template, tags)
     total = len(rows)
     if not pending:
-        return BulkResult(created=total)
+        return BulkResult(created=total, ids=inserted or {})
     rows = [rows[i] for i in pending]
     tags = [tags[i] for i in pending] if tags is not None else None
     full_rows = []
@@ -269,6 +276,7 @@ def contacts_bulk_upsert(
         keep = [k for k, index in enumerate(pending) if index not in refused]
         rows, full_rows = [rows[k] for k in keep], [full_rows[k] for k in keep]
         tags = [tags[k] for k in keep] if tags is not None else None
+        pending = [pending[k] for k in keep]
         total -= len(rejected)
     for i, values in enumerate(rows):
         current = existing.get(values.get("external_client_id"))
@@ -281,6 +289,13 @@ def contacts_bulk_upsert(
     returned = writer.upsert(full_rows, fields)
     updated = sum(1 for values in rows if values.get("external_client_id") in existing)
     result = BulkResult(created=total - updated, updated=updated, rejected=rejected)
+    if with_ids:
+        result.ids = dict(inserted or {})
+        for index, values, row in zip(pending, rows, full_rows):
+            ext = row["external_client_id"]
+            result.ids[index] = returned.get(ext, row["id"]) if ext else row["id"]
+            if values.get("external_client_id") in existing:
+                result.updated_rows.add(index)
     _record_upserted(workspace, actor, rows, full_rows, tags, existing, returned)
 
     if tags is not None:
@@ -388,9 +403,10 @@ class _PostgresWriter:
             for row in rows:
                 copy.write_row([row[c] for c in COLUMNS])
 
-    def insert_new(self, rows, tags, template) -> list[int]:
+    def insert_new(self, rows, tags, template, inserted: dict | None = None) -> list[int]:
         """Inserts the rows whose external id is not taken, with their tags;
-        returns the indexes of the other rows.
+        returns the indexes of the other rows (and fills `inserted`, when
+        given, with {index: id} of the rows inserted).
 
         Only the columns the rows carry travel (COPY of a few values a row
         instead of every column); the server fills in the rest from
@@ -434,11 +450,21 @@ class _PostgresWriter:
                 f"SELECT s.id, {', '.join(select)} FROM import_contact_new s "
                 "ON CONFLICT (workspace_id, external_client_id) DO NOTHING RETURNING id)"
                 f"{link} "
-                "SELECT s.n FROM import_contact_new s WHERE NOT EXISTS (SELECT FROM inserted WHERE inserted.id = s.id) "
-                "ORDER BY s.n",
+                + ("SELECT s.n, i.id FROM import_contact_new s LEFT JOIN inserted i USING (id) ORDER BY s.n"
+                   if inserted is not None else
+                   "SELECT s.n FROM import_contact_new s WHERE NOT EXISTS "
+                   "(SELECT FROM inserted WHERE inserted.id = s.id) ORDER BY s.n"),
                 params,
             )
-            return [r[0] for r in cursor.fetchall()]
+            if inserted is None:
+                return [r[0] for r in cursor.fetchall()]
+            pending = []
+            for n, pk in cursor.fetchall():
+                if pk is None:
+                    pending.append(n)
+                else:
+                    inserted[n] = pk
+            return pending
 
     def record_created(self, workspace, actor: Actor, pending: list[int], template: dict, tags) -> None:
         """contact.created for the rows insert_new inserted: one INSERT ...
@@ -505,7 +531,7 @@ def _upsert_sql(source: str, fields) -> str:
 class _SqliteWriter(_PostgresWriter):
     BATCH = 500  # 30-odd columns per row stays under SQLite's bound-parameter limit
 
-    def insert_new(self, rows, tags, template) -> list[int]:
+    def insert_new(self, rows, tags, template, inserted=None) -> list[int]:
         return list(range(len(rows)))  # the quickstart's database: every row goes through upsert()
 
     def record_created(self, workspace, actor, pending, template, tags) -> None:
@@ -566,3 +592,147 @@ def _sqlite_value(value):
     if hasattr(value, "isoformat") and hasattr(value, "tzinfo"):
         return connection.ops.adapt_datetimefield_value(value)
     return value
+
+
+# -- the JSON batch: matching keys and updates by id -----------------------------
+
+# What an upsert may match existing contacts on (`match_on`, in order).
+MATCH_KEYS = ("external_client_id", "email", "phone")
+AMBIGUOUS = "ambiguous_match"
+
+
+@dataclass
+class Match:
+    """What one row matched: the contact (id, and its current WRITABLE
+    values with version, read locked) or the error that keeps it unwritten."""
+
+    contact_id: int | None = None
+    current: dict | None = None
+    error: ErrorItem | None = None
+
+
+def contacts_bulk_match(*, workspace: Workspace, actor: Actor, rows: Sequence[dict],
+                        match_on: Sequence[str]) -> list[Match]:
+    """The existing contact each row describes, by the keys of `match_on` in
+    order (external_client_id is always tried last when not listed: it is
+    unique, so a row carrying a taken one cannot create). email matches
+    case-insensitively (emails are stored lower-cased), phone in E.164;
+    those two only match active contacts the actor may see (a hidden one is
+    as if it did not exist). One query, the matched rows locked in id order.
+
+    A row is an error when the first key that finds anything finds two
+    contacts, or its external_client_id belongs to another contact than the
+    one it matched (`ambiguous_match`, never a guess); when it matches a
+    contact the actor may not edit (403 `permission_denied`; a hidden one
+    by external id: `external_client_id_taken`); when an earlier row of the
+    batch matched the same contact (`duplicate`)."""
+    keys = [k for k in match_on if k in MATCH_KEYS]
+    if "external_client_id" not in keys:
+        keys.append("external_client_id")
+    wanted = {k: {r[k] for r in rows if r.get(k)} for k in keys}
+    found: list[dict] = []
+    if any(wanted.values()):
+        condition = Q(external_client_id__in=wanted["external_client_id"]) if wanted["external_client_id"] else None
+        soft = Q()
+        for key in ("email", "phone"):
+            if wanted.get(key):
+                soft |= Q(**{f"{key}__in": wanted[key]})
+        if soft:
+            soft = Q(deleted_at__isnull=True) & soft & access.visible_q(actor)
+            condition = soft if condition is None else condition | soft
+        queryset = Contact.objects.filter(condition, workspace=workspace).order_by("id").select_for_update()
+        if actor.restricted:
+            queryset = queryset.annotate(_visible=ExpressionWrapper(access.visible_q(actor), output_field=BooleanField()),
+                                         _editable=access.editable_annotation(actor))
+        found = list(queryset.values("id", "deleted_at", "version", *WRITABLE,
+                                     *(("_visible", "_editable") if actor.restricted else ())))
+    index: dict[str, dict[str, list[dict]]] = {k: {} for k in keys}
+    for contact in found:
+        for key in keys:
+            value = contact[key]
+            if value and (key == "external_client_id" or contact["deleted_at"] is None):
+                if key != "external_client_id" and actor.restricted and not contact["_visible"]:
+                    continue
+                index[key].setdefault(value, []).append(contact)
+    out, taken = [], {}
+    for n, row in enumerate(rows):
+        match = Match()
+        target = None
+        for key in keys:
+            value = row.get(key)
+            candidates = index[key].get(value, []) if value else []
+            if not candidates:
+                continue
+            if len({c["id"] for c in candidates}) > 1:
+                match.error = ErrorItem(AMBIGUOUS, f"The {key} {value!r} matches contacts "
+                                        f"{', '.join(str(c['id']) for c in candidates)}.", key)
+            target = candidates[0]
+            break
+        ext = row.get("external_client_id")
+        owner = index["external_client_id"].get(ext, [None])[0] if ext else None
+        if match.error is None and target is not None and owner is not None and owner["id"] != target["id"]:
+            match.error = ErrorItem(AMBIGUOUS, f"The row matches contact {target['id']}, but its external_client_id "
+                                    f"belongs to contact {owner['id']}.", "external_client_id")
+        if match.error is None and target is not None:
+            if actor.restricted and not target["_visible"]:
+                match.error = ErrorItem("external_client_id_taken", EXTERNAL_ID_TAKEN, "external_client_id")
+            elif actor.restricted and not target["_editable"]:
+                match.error = ErrorItem("permission_denied", "You may view but not edit this contact.", None)
+            elif target["id"] in taken:
+                match.error = ErrorItem("duplicate", f"Item {taken[target['id']]} matches the same contact.", None)
+            else:
+                taken[target["id"]] = n
+                match.contact_id = target["id"]
+                match.current = {k: target[k] for k in ("version", *WRITABLE)}
+        out.append(match)
+    return out
+
+
+def contacts_bulk_update_rows(*, workspace: Workspace, actor: Actor, updates: Sequence[tuple[int, dict, dict]],
+                              tags: Sequence[list[int] | None] | None = None) -> None:
+    """Writes rows onto existing contacts by id: `updates` holds (id, values,
+    current) with `current` the contact's WRITABLE values and version read
+    locked (contacts_bulk_match, or the batch's read of its ids). One UPDATE
+    FROM unnest(...) for every row, whatever the count; a tag list (even
+    empty) replaces the contact's tags; contact.updated events in one
+    statement. Call it in a transaction, after checking access."""
+    if not updates:
+        return
+    columns = [c for c in WRITABLE if any(c in values for _, values, _ in updates)]
+    ids = [pk for pk, _, _ in updates]
+    now = timezone.now()
+    if columns:
+        merged = [{c: values[c] if c in values else current.get(c) for c in columns} for _, values, current in updates]
+        if connection.vendor == "postgresql":
+            types = {f.attname: f.db_type(connection) for f in _FIELDS}
+            arrays = ", ".join(f"%s::{types[c]}[]" for c in columns)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {_TABLE} AS c SET {', '.join(f'{c} = v.{c}' for c in columns)}, "
+                    "version = c.version + 1, updated_at = %s, updated_by_id = %s, editor = %s::jsonb "
+                    f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(columns)}) WHERE c.id = v.id",
+                    [now, actor.user_id, json.dumps(actor.stamp), ids, *([row[c] for row in merged] for c in columns)],
+                )
+        else:  # the quickstart's SQLite: one UPDATE a row
+            for pk, row in zip(ids, merged):
+                Contact.objects.filter(pk=pk).update(**row, version=F("version") + 1, updated_at=now,
+                                                     updated_by=actor.user, editor=actor.stamp)
+    else:
+        Contact.objects.filter(AnyOf("id", ids)).update(version=F("version") + 1, updated_at=now, updated_by=actor.user,
+                                                        editor=actor.stamp)
+    replace = [pk for n, pk in enumerate(ids) if tags is not None and tags[n] is not None]
+    old_tags = history.tag_names(replace) if replace else {}
+    if replace:
+        pairs = [(pk, tag_id) for n, pk in enumerate(ids) if tags[n] for tag_id in tags[n]]
+        (_PostgresWriter() if connection.vendor == "postgresql" else _SqliteWriter()).set_tags(replace, pairs)
+    names = _tag_names(tags)
+    rows = []
+    for n, (pk, values, current) in enumerate(updates):
+        change = {k: {"old": current.get(k), "new": v} for k, v in values.items() if current.get(k) != v}
+        if tags is not None and tags[n] is not None:
+            new = sorted(names[t] for t in tags[n])
+            if new != old_tags.get(pk, []):
+                change["tags"] = {"old": old_tags.get(pk, []), "new": new}
+        rows.append((pk, current["version"] + 1, {"changes": change}))
+    events.record_many(workspace=workspace, actor=actor, type="contact.updated", subject_type=history.SUBJECT,
+                       rows=rows)

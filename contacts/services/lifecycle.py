@@ -33,6 +33,7 @@ REPLACE_DEFAULTS: ContactValues = {
     "note": "", "logo": "", "external_client_id": None, "visibility_type": Contact.Visibility.PUBLIC,
     "visibility_ids": [], "integration_meta": {}, "disabled": False, "label_id": None, "stage_id": None,
     "default_agent_id": None, "organization_id": None, "tags": [], "sub_owner_ids": [], "custom_fields": [],
+    "media": [], "cover_photo": "", "company_namespace": [],
 }
 
 
@@ -98,7 +99,35 @@ def _prepare(workspace: Workspace, actor: Actor, values: ContactValues, contact:
     if "custom_fields" in cleaned:
         current = contact.custom_fields if contact is not None and not replace_custom_fields else {}
         fields["custom_fields"] = references.custom_fields(workspace, cleaned["custom_fields"], current)
+    # Last, as they may create what they name (rolled back with the write if it fails).
+    if cleaned.get("stage"):
+        stage = references.stage_named(workspace, actor, cleaned["stage"])
+        _same_reference("stage", stage, "stage_id", cleaned)
+        fields["stage"] = stage
+    if cleaned.get("organization_name"):
+        organization = _organization_named(workspace, actor, cleaned["organization_name"], contact)
+        _same_reference("organization_name", organization, "organization_id", cleaned)
+        fields["organization"] = organization
     return write
+
+
+def _same_reference(name: str, found, id_name: str, cleaned: dict) -> None:
+    """A reference given by name and by id must be one object (PUT's reset
+    of an omitted id to None is no id)."""
+    given = cleaned.get(id_name)
+    if given is not None and given != found.pk:
+        raise field_error(name, f"Names another object than {id_name} {given}.", code="alias_conflict")
+
+
+def _organization_named(workspace: Workspace, actor: Actor, name: str, contact: Contact | None) -> Contact:
+    """The live organization named `name` (ignoring case) the actor may see,
+    the oldest of several; created (as the actor, public) when there is none."""
+    found = references.organization_named(workspace, actor, name)
+    if found is None:
+        found = _insert(workspace, actor, {"type": Contact.Type.ORGANIZATION, "name": name})
+    elif contact is not None and contact.pk == found.pk:
+        raise field_error("organization_name", "A contact cannot be its own organization.")
+    return found
 
 
 def _save(contact: Contact, **kwargs) -> None:
@@ -129,7 +158,8 @@ def _apply_links(workspace: Workspace, actor: Actor, contact: Contact, write: _W
     if write.person_ids:
         attached = Contact.objects.filter(workspace=workspace, pk__in=write.person_ids)
         attached.update(
-            organization=contact, updated_at=timezone.now(), updated_by=actor.user, version=F("version") + 1
+            organization=contact, updated_at=timezone.now(), updated_by=actor.user, editor=actor.stamp,
+            version=F("version") + 1,
         )
         # events: each attached person's organization changed
         events.record_many(workspace=workspace, actor=actor, type="contact.updated", subject_type=changes.SUBJECT,
@@ -141,7 +171,8 @@ def _apply_links(workspace: Workspace, actor: Actor, contact: Contact, write: _W
             Contact(
                 workspace=workspace, name=name, type=Contact.Type.PERSON, organization=contact,
                 label_id=contact.label_id, owner_id=contact.owner_id, visibility_type=contact.visibility_type,
-                created_by=actor.user, updated_by=actor.user, created_at=now, updated_at=now,
+                created_by=actor.user, updated_by=actor.user, creator=actor.stamp, editor=actor.stamp,
+                created_at=now, updated_at=now,
             )
             for name in write.person_names
         ])
@@ -155,8 +186,8 @@ def _insert(workspace: Workspace, actor: Actor, values: ContactValues) -> Contac
     now = timezone.now()
     fields = write.fields
     fields.setdefault("owner_id", actor.user_id)
-    contact = Contact(workspace=workspace, created_by=actor.user, updated_by=actor.user, created_at=now,
-                      updated_at=now, **fields)
+    contact = Contact(workspace=workspace, created_by=actor.user, updated_by=actor.user, creator=actor.stamp,
+                      editor=actor.stamp, created_at=now, updated_at=now, **fields)
     _save(contact)
     _apply_links(workspace, actor, contact, write, created=True)
     changes.record_created(workspace, actor, contact, write.tags, write.sub_owner_ids)
@@ -176,7 +207,7 @@ def _update_locked(workspace: Workspace, actor: Actor, locked: Contact, values: 
         setattr(locked, name, value)
     locked.version += 1
     locked.updated_at = timezone.now()
-    locked.updated_by = actor.user
+    locked.updated_by, locked.editor = actor.user, actor.stamp
     _save(locked)
     _apply_links(workspace, actor, locked, write, created=False)
     after = changes.values(locked)
@@ -297,9 +328,9 @@ def contact_restore(*, workspace: Workspace, actor: Actor, contact_id: int,
 
 
 def _stamp_saved(contact: Contact, actor: Actor, *changed: str, at=None) -> None:
-    contact.updated_at, contact.updated_by = at or timezone.now(), actor.user
+    contact.updated_at, contact.updated_by, contact.editor = at or timezone.now(), actor.user, actor.stamp
     contact.version += 1
-    contact.save(update_fields=[*changed, "updated_at", "updated_by", "version"])
+    contact.save(update_fields=[*changed, "updated_at", "updated_by", "editor", "version"])
 
 
 @transaction.atomic

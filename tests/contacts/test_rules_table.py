@@ -196,6 +196,11 @@ CASES = [
     Case("organization_id", pk("organization"), stored=pk("organization"), name="organization-own"),
     Case("organization_id", pk("other_organization"), "does_not_exist", name="organization-other-workspace"),
     Case("organization_id", pk("person"), "invalid", name="organization-a-person"),
+    # by name (seeds 000 and 003): the API only (the CSV names a stage in its stage column, as stage_id above)
+    Case("stage", named("stage", "tag"), admin=NA, name="stage-by-name"),
+    Case("stage", _n(101), "max_length", admin=NA, name="stage-by-name-101"),
+    Case("organization_name", named("organization"), name="organization-by-name"),
+    Case("organization_name", _n(256), "max_length", name="organization-by-name-256"),
     Case("person_ids", lambda w: [w.person.pk], "invalid", name="persons-of-a-person"),  # only organizations
     Case("person_ids", lambda w: [w.other_person.pk], "does_not_exist", also={"type": "organization"},
          name="persons-other-workspace"),
@@ -220,6 +225,20 @@ CASES = [
     Case("c_field", {"remark": "x\x00"}, "null_characters_not_allowed",
          admin=lambda w: f'{{"{w.remark.code}": "x\\u0000"}}', name="custom-text-nul"),
     Case("disabled", True, admin=True, stored=True),
+    # -- seed 004: media, cover photo (http(s) URLs), company namespaces -----------------
+    Case("media", [" https://x.io/a.png ", "https://x.io/a.png"], admin='[" https://x.io/a.png ", "https://x.io/a.png"]',
+         stored=["https://x.io/a.png"]),
+    Case("media", ["ftp://x.io/a"], "invalid", admin='["ftp://x.io/a"]', name="media-not-http"),
+    Case("media", ["https://x.io/" + _n(2000)], "max_length", admin=f'["https://x.io/{_n(2000)}"]', name="media-long"),
+    Case("media", "https://x.io/a.png", "not_a_list", admin='"https://x.io/a.png"', name="media-not-a-list"),
+    Case("cover_photo", "https://x.io/c.png", stored="https://x.io/c.png"),
+    Case("cover_photo", "javascript:alert(1)", "invalid"),
+    Case("cover_photo", "https://x.io/" + _n(2000), "max_length"),
+    Case("company_namespace", ["company1", "company1", "c2"], admin='["company1", "company1", "c2"]',
+         stored=["company1", "c2"]),
+    Case("company_namespace", [_n(101)], "max_length", admin=f'["{_n(101)}"]', name="company-namespace-101"),
+    Case("company_namespace", ["a\x00"], "null_characters_not_allowed", admin='["a\\u0000"]',
+         name="company-namespace-nul"),
     Case("disabled", "yes", "invalid", admin=NA, name="disabled-string"),  # a checkbox has no wrong value
 ]
 

@@ -11,6 +11,7 @@ from django.db import connections
 from crm import services
 from crm.actors import Actor
 from crm.models import ApiToken, Membership
+from events.models import Event
 from tests.crm.test_errors import assert_error
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
@@ -129,10 +130,29 @@ def test_member_actions_are_logged_without_personal_data(api_client, caplog, dja
         api_client.patch(f"{USERS}/{user_id}", {"role": "admin"})
         api_client.delete(f"{USERS}/{user_id}")
     records = [r for r in caplog.records if r.name == "crm.audit"]
-    assert [r.action for r in records] == ["added", "role_changed", "removed"]
+    assert [r.action for r in records] == ["member.added", "member.role_changed", "member.removed"]
     assert all(r.workspace_id == api_client.workspace.pk and (r.actor_kind, r.actor_id) == ("member", api_client.user.pk)
                for r in records)
     assert all("secret.person" not in r.getMessage() + str(r.__dict__) for r in records)
+
+
+def test_member_actions_are_events_with_their_actor(api_client):
+    last = Event.objects.order_by("id").values_list("id", flat=True).last() or 0  # the fixture issued a token
+    user_id = api_client.post(USERS, {"email": "carol@example.com"}).json()["id"]
+    token_id = api_client.post("/v1/crm/tokens", {"name": "carol", "user_id": user_id}).json()["id"]
+    api_client.patch(f"{USERS}/{user_id}", {"role": "admin"})
+    assert_error(api_client.patch(f"{USERS}/{user_id}", {"role": "nobody"}), 400)  # a refused change: no event
+    api_client.delete(f"{USERS}/{user_id}")
+    events = list(Event.objects.filter(workspace=api_client.workspace, id__gt=last).order_by("id"))
+    assert [(e.type, e.subject_type, e.subject_id) for e in events] == [
+        ("member.added", "member", user_id), ("token.created", "token", token_id),
+        ("member.role_changed", "member", user_id), ("member.removed", "member", user_id),
+    ]
+    assert events[2].payload == {"user_id": user_id, "role": "admin", "previous_role": "member"}
+    assert events[3].payload == {"user_id": user_id, "tokens_revoked": 1}
+    assert all((e.actor_type, e.actor_id) == ("member", api_client.user.pk) for e in events)
+    feed = api_client.get("/v1/crm/events", {"type": "member.removed"})
+    assert [e["subject"]["id"] for e in feed.json()["data"]] == [user_id]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -159,7 +159,7 @@ def test_the_events_insert_is_one_statement_for_any_count(api_client, admin, dja
     with django_assert_num_queries(1):
         events.record_many(workspace=workspace, actor=admin, type="contact.updated", subject_type="contact",
                            rows=[(i, 1, {"changes": {}}) for i in range(1, 5001)])
-    assert Event.objects.filter(workspace=workspace).count() == 5000
+    assert Event.objects.filter(workspace=workspace, type="contact.updated").count() == 5000
 
 
 def test_erase_scrubs_the_history_and_records_who_erased(api_client, admin):
@@ -192,7 +192,7 @@ def test_purge_keeps_the_retention_period(api_client, admin, settings):
     from events.tasks import purge_events
 
     assert purge_events.apply().get() == 1
-    assert list(Event.objects.filter(workspace=workspace).values_list("subject_id", flat=True)) == [2]
+    assert list(Event.objects.filter(workspace=workspace, type="tag.created").values_list("subject_id", flat=True)) == [2]
 
 
 def test_the_purge_is_in_the_beat_schedule(settings):
