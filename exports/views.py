@@ -27,6 +27,7 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
 
     queryset = ExportJob.objects.all()
     serializer_class = ExportJobSerializer
+    bodyless_actions = frozenset({"cancel"})
     filter_backends = []
 
     def scope_queryset(self, queryset):

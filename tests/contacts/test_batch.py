@@ -204,10 +204,19 @@ def test_bad_requests_are_400_and_write_nothing(api_client, body, field):
 
 def test_wrong_types_in_items_are_item_errors(api_client):
     response = post(api_client, {"action": "create", "items": [
-        {"name": 5}, {"label_id": "x"}, {"tags": "vip"}, {"name": "\x00"}, {"name": "ok"},
+        {"name": 5}, {"label_id": "x"}, {"tags": "vip"}, {"name": "ok"},
     ]})
     assert response.status_code == 207
-    assert [r["status"] for r in response.json()["results"]] == ["error"] * 4 + ["created"]
+    assert [r["status"] for r in response.json()["results"]] == ["error"] * 3 + ["created"]
+
+
+def test_a_nul_anywhere_is_a_400_of_the_parser(api_client):
+    """The parser refuses a NUL in any string of any body (crm.parsers), before the items are read."""
+    response = post(api_client, {"action": "create", "items": [{"name": "ok"}, {"name": "\x00"}]})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "items.1.name"
+    assert response.json()["code"] == "null_characters_not_allowed"
+    assert not Contact.objects.filter(workspace=api_client.workspace).exists()
 
 
 def test_malformed_json_is_400(api_client):

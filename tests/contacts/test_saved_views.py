@@ -84,7 +84,7 @@ def test_a_view_runs_with_its_runners_visibility(api_client, member_client, make
     ({"name": "x", "columns": ["nope"]}, "columns"),
     ({"name": "x", "shared": "maybe"}, "shared"),
     ({"name": "x", "owner": 5}, "owner"),
-    ({"name": "x", "search": {"query": "a\x00b"}}, "search"),
+    ({"name": "x", "search": {"query": "a\x00b"}}, "search.query"),
 ])
 def test_bad_views_are_400_naming_the_field_and_write_nothing(api_client, body, field):
     payload = create(api_client, status=400, **body)
