@@ -137,6 +137,14 @@ class ContactSerializer(Serializer):
     version = serializers.IntegerField(help_text="Increases by one on every write; the ETag.")
     view_only = serializers.BooleanField(help_text="True when the caller may read but not edit.")
 
+    def get_fields(self):
+        # An answer only (writes read ContactWriteSerializer): every key is read-only,
+        # in the schema and in OPTIONS, and every key is always present.
+        fields = super().get_fields()
+        for field in fields.values():
+            field.read_only = True
+        return fields
+
 
 CONTACT_KEYS = tuple(ContactSerializer._declared_fields)
 
@@ -147,7 +155,8 @@ class ContactListItemSerializer(ContactSerializer):
     def get_fields(self):
         fields = super().get_fields()
         for field in fields.values():
-            field.required = False
+            # no key is always present (columns): drf-spectacular lists read-only keys as required
+            field.required = field.read_only = False
         return fields
 
 # Which batch loads (selectors.page_relations) each output key needs.

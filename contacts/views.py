@@ -141,6 +141,9 @@ class ContactViewSet(WorkspaceViewSet):
         row = selectors.contact_row(workspace=self.workspace, actor=None, pk=contact_id)
         return Response(self.render([row])[0], status=status_code)
 
+    def get_input_serializer(self):
+        return ContactWriteSerializer(context=self.get_serializer_context())
+
     def write_payload(self, serializer_class=ContactWriteSerializer, **kwargs) -> dict:
         payload = serializer_class(data=self.request.data, context={"request": self.request}, **kwargs)
         payload.is_valid(raise_exception=True)
@@ -201,7 +204,10 @@ class ContactViewSet(WorkspaceViewSet):
         return Response(self.render(rows))
 
     @extend_schema(
-        operation_id="contacts_search", request=ContactSearchSerializer, responses=ContactSearchResultSerializer,
+        operation_id="contacts_search", request=ContactSearchSerializer,
+        responses={200: ContactSearchResultSerializer,
+                   404: OpenApiResponse(ErrorSerializer, description="`not_found`: no saved view with this view_id "
+                                                                     "that the caller may run.")},
         summary="Search contacts: OR'ed groups of AND'ed filters, any field and custom field, keyset pages",
     )
     def search(self, request):

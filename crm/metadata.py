@@ -10,7 +10,9 @@ class CrmMetadata(SimpleMetadata):
     """SimpleMetadata checks a PUT by loading the object, which needs the id of
     the URL: on a collection route that takes PUT (`PUT /contacts/upsert`) it
     failed with an AssertionError (500). Here the object is only loaded when the
-    route names one; permissions are checked either way."""
+    route names one; permissions are checked either way. The fields described
+    are the ones a write takes (a viewset's get_input_serializer() when its
+    answers are shaped by another serializer), read-only where they are."""
 
     def determine_actions(self, request, view):
         lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", None)
@@ -26,7 +28,20 @@ class CrmMetadata(SimpleMetadata):
             except (exceptions.APIException, PermissionDenied, Http404):
                 pass
             else:
-                actions[method] = self.get_serializer_info(view.get_serializer())
+                get_input = getattr(view, "get_input_serializer", None)
+                actions[method] = self.get_serializer_info(get_input() if get_input else view.get_serializer())
             finally:
                 view.request = request
         return actions
+
+    def get_serializer_info(self, serializer):
+        """The write's fields, then the keys of the resource's representation
+        it does not take (crm.serializers.StrictInputMixin.representation):
+        read-only, accepted and ignored."""
+        info = super().get_serializer_info(serializer)
+        representation = getattr(serializer, "representation", None)
+        if representation is not None:
+            for name, field in representation().fields.items():
+                if name not in info:
+                    info[name] = {**self.get_field_info(field), "read_only": True, "required": False}
+        return info

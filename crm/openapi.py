@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from crm.operation_docs import OPERATIONS
 from crm.serializers import Serializer
 
 IF_MATCH = OpenApiParameter(
@@ -57,6 +58,16 @@ class CrmAutoSchema(AutoSchema):
     413/415 with a body, 412 where an If-Match header is taken. Other statuses
     an operation answers (409, a 404 for an unknown name in the body) are
     declared by its view with an OpenApiResponse(ErrorSerializer, ...)."""
+
+    def get_summary(self):
+        docs = OPERATIONS.get(self.get_operation_id())
+        return docs[0] if docs else super().get_summary()
+
+    def get_description(self):
+        """An operation's own words for integrators (crm.operation_docs), not the
+        view's docstring, which is written for maintainers."""
+        docs = OPERATIONS.get(self.get_operation_id())
+        return docs[1] if docs else super().get_description()
 
     def get_override_parameters(self):
         """Writes of a versioned resource take If-Match (crm.viewsets); every

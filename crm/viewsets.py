@@ -81,6 +81,11 @@ class WorkspaceViewSet(IdempotentMixin, viewsets.GenericViewSet):
         """Hook: narrow the workspace-scoped queryset (visibility, select_related...)."""
         return queryset
 
+    def get_input_serializer(self):
+        """The serializer a write of this resource reads (OPTIONS describes it);
+        a resource whose answers are shaped by another one overrides this."""
+        return self.get_serializer()
+
     # -- conditional writes -------------------------------------------------
     def check_preconditions(self, request, *args, **kwargs):
         # The precondition is checked before the body: a 428/412 never waits for a valid payload,

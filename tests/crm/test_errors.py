@@ -169,3 +169,14 @@ def test_a_url_over_the_request_line_limit_is_a_json_414(api_client, settings):
     assert api_client.get("/v1/crm/contacts?" + "id=1&" * 150).status_code == 200
     body = assert_error(api_client.get("/v1/crm/contacts?" + "id=1&" * 250), 414, "uri_too_long")
     assert "1000 bytes" in body["message"]
+
+
+def test_options_describes_the_write_read_only_keys_read_only(api_client):
+    """OPTIONS /contacts listed every key, id included, as required and writable."""
+    post = api_client.options("/v1/crm/contacts").json()["actions"]["POST"]
+    for name in ("id", "tenant_id", "created_at", "version", "label", "owner_details", "view_only"):
+        assert post[name]["read_only"] is True and post[name]["required"] is False, name
+    for name in ("name", "email", "phone", "label_id", "custom_field"):
+        assert post[name]["read_only"] is False and post[name]["required"] is False, name
+    tag = api_client.options("/v1/crm/tags").json()["actions"]["POST"]
+    assert tag["id"]["read_only"] is True and tag["tag"]["required"] is True and tag["order"]["required"] is False
