@@ -79,7 +79,7 @@ CORS_ALLOW_HEADERS = [
     "accept", "authorization", "content-type", "if-match", "idempotency-key", "x-access-token", "x-request-id",
 ]
 CORS_EXPOSE_HEADERS = [
-    "etag", "retry-after", "x-request-id", "ratelimit", "ratelimit-policy",
+    "etag", "idempotent-replayed", "location", "retry-after", "x-request-id", "ratelimit", "ratelimit-policy",
     "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
 ]
 CORS_PREFLIGHT_MAX_AGE = 3600
@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "messaging",
     "imports",
     "events",
+    "exports",
 ]
 
 MIDDLEWARE = [
@@ -308,6 +309,7 @@ SPECTACULAR_SETTINGS = {
         "MessageTypeEnum": "messaging.models.Message.Type",
         "CustomFieldTypeEnum": "contacts.models.CustomFieldDefinition.Type",
         "ReportedMessageStatusEnum": "messaging.serializers.REPORTED_STATUS_CHOICES",
+        "JobStatusEnum": "exports.models.ExportJob.Status",
     },
 }
 
@@ -426,6 +428,19 @@ CELERY_BEAT_SCHEDULE = {
 }
 # -- end of issue 14's block ----------------------------------------------------
 
+# -- idempotency keys (issue 15) -------------------------------------------------
+# An Idempotency-Key (crm.idempotency) is remembered this long after its first
+# use; a request holding one for longer than IDEMPOTENCY_LOCK_SECONDS without
+# answering is presumed dead and its key may be taken over. Expired keys are
+# deleted by crm.purge_idempotency_keys (hourly, Celery beat).
+IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 60 * 60)
+IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=5 * 60)
+CELERY_BEAT_SCHEDULE = {
+    **CELERY_BEAT_SCHEDULE,
+    "idempotency-keys-purge": {"task": "crm.purge_idempotency_keys", "schedule": 60 * 60},
+}
+# -- end of issue 15's idempotency block -------------------------------------------
+
 # Every line has its time (UTC), level, logger and, inside a request or a
 # task it enqueued, the request id; LOG_FORMAT=json writes one JSON object a
 # line. Tokens and emails are masked (crm/logs.py).
@@ -444,3 +459,11 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
     },
 }
+
+# -- issue 16 (exports) ---------------------------------------------------------
+# Export files live in the default storage under exports/<workspace id>/ and,
+# with their jobs, are deleted EXPORT_RETENTION_HOURS after the export (beat).
+EXPORT_RETENTION_HOURS = env.int("EXPORT_RETENTION_HOURS", default=72)
+EXPORT_PAGE_ROWS = env.int("EXPORT_PAGE_ROWS", default=10_000)
+EXPORT_LEASE_SECONDS = env.int("EXPORT_LEASE_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["exports-purge"] = {"task": "exports.purge", "schedule": 60 * 60}
