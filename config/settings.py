@@ -250,6 +250,9 @@ IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=5000)
 IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=45)
 IMPORT_SWEEP_SECONDS = env.float("IMPORT_SWEEP_SECONDS", default=15.0)
 IMPORT_QUEUE = env("IMPORT_QUEUE", default=None)
+# POST /imports/validate answers in the request for files up to this size (about
+# 200,000 rows, 5-10 s); larger files: 413, validate them with a validate_only job.
+IMPORT_VALIDATE_SYNC_MAX_BYTES = env.int("IMPORT_VALIDATE_SYNC_MAX_BYTES", default=10 * 1024 * 1024)
 IMPORT_VALIDATE_PROCESSES = env.int("IMPORT_VALIDATE_PROCESSES", default=0)
 IMPORT_PARALLEL_MIN_BYTES = env.int("IMPORT_PARALLEL_MIN_BYTES", default=8 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

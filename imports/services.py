@@ -95,12 +95,22 @@ def _plan(stream, mapping):
 # -- validate ----------------------------------------------------------------
 def import_validate(
     *, workspace: Workspace, actor: Actor, file_name: str, mapping: dict | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, sync: bool = False,
 ) -> dict:
-    """Checks every row as an import would, writing nothing. Returns
+    """Checks every row as an import would, writing nothing (sync: within an
+    HTTP request, refused over IMPORT_VALIDATE_SYNC_MAX_BYTES). Returns
     {total_rows, valid_rows, invalid_rows, errors (first 1,000),
     errors_truncated, error_count, unknown_columns, columns, encoding, delimiter}."""
     import_file = _import_file(workspace, file_name)
+    if sync:
+        limit = settings.IMPORT_VALIDATE_SYNC_MAX_BYTES
+        if import_file.size > limit:
+            raise PayloadTooLarge(
+                f"The file ({import_file.size:,} bytes) is larger than the {limit:,} bytes validated within a "
+                "request: validate it in the background with POST /v1/crm/imports {\"file_name\": ..., "
+                "\"validate_only\": true} and read the job's result.",
+                code="validate_in_a_job",
+            )
     errors: list[dict] = []
     error_count = total = valid = 0
     try:
@@ -136,7 +146,7 @@ def import_validate(
 # -- jobs --------------------------------------------------------------------
 def import_job_create(
     *, workspace: Workspace, actor: Actor, file_name: str, skip_errors: bool = False, mapping: dict | None = None,
-    enqueue: bool = True,
+    validate_only: bool = False, enqueue: bool = True,
 ) -> ImportJob:
     """Creates a queued job and enqueues its task once the transaction commits."""
     _import_file(workspace, file_name)
@@ -146,7 +156,7 @@ def import_job_create(
     with transaction.atomic():
         job = ImportJob.objects.create(
             workspace=workspace, file_name=file_name, skip_errors=skip_errors, mapping=mapping or {},
-            created_by=actor.user, updated_by=actor.user,
+            validate_only=validate_only, created_by=actor.user, updated_by=actor.user,
         )
         if enqueue:
             import_job_enqueue(job.pk)
@@ -292,6 +302,10 @@ def import_job_run(*, job_id: int, on_progress: Callable[[ImportJob], None] | No
         return "failed"
     try:
         actor = _job_actor(job)
+        if job.validate_only:
+            _validate_only(job, actor, owner, on_progress)
+            job.refresh_from_db()
+            return job.status
         if not job.skip_errors and not job.validated:
             if not _validation_pass(job, actor, import_file, owner, on_progress):
                 return "failed"
@@ -408,6 +422,32 @@ def _validation_pass(job: ImportJob, actor: Actor, import_file: ImportFile, owne
         return False
     ImportJob.objects.filter(pk=job.pk, lease_owner=owner).update(validated=True, total_rows=total, headers=plan.header)
     return True
+
+
+def _validate_only(job: ImportJob, actor: Actor, owner: str, on_progress) -> None:
+    """A validate_only job: import_validate in the background, its progress
+    (and the lease) saved as it goes, its report kept as the job's result.
+    Nothing to resume: a run that died starts over."""
+    def progress(done: int, size: int) -> None:
+        now = timezone.now()
+        if not ImportJob.objects.filter(pk=job.pk, lease_owner=owner, status=ImportJob.Status.RUNNING).update(
+            progress=min(99, done * 100 // max(size, 1)), updated_at=now,
+            lease_expires_at=now + timedelta(seconds=_lease_seconds()),
+        ):
+            raise _LeaseLost()
+        if on_progress:
+            on_progress(job)
+
+    try:
+        result = import_validate(workspace=job.workspace, actor=actor, file_name=job.file_name, mapping=job.mapping,
+                                 progress=progress)
+    except InvalidFile as exc:
+        _finish(job.pk, owner, ImportJob.Status.FAILED, exc.message,
+                errors=[{"row": None, "column": None, "code": exc.code, "message": exc.message}], error_count=1)
+        return
+    _finish(job.pk, owner, ImportJob.Status.SUCCEEDED, result=result, total_rows=result["total_rows"],
+            processed_rows=result["total_rows"], skipped=result["invalid_rows"], errors=result["errors"],
+            error_count=result["error_count"])
 
 
 def _refused_rows(chunk, result, plan) -> list:
