@@ -55,6 +55,7 @@ EVENT_TYPES = (
     "label.created", "label.updated", "label.deleted", "tag.created", "tag.updated", "tag.deleted",
     "custom_field.created", "custom_field.updated", "custom_field.deleted",
     "import_job.succeeded", "import_job.failed", "import_job.cancelled",
+    "export_job.succeeded", "export_job.failed", "export_job.cancelled", "privacy.erased",
     "conversation.opened", "conversation.closed",
     "message.created", "message.sent", "message.delivered", "message.read", "message.failed", "message.received",
     "webhook.disabled", "webhook.test",
