@@ -69,6 +69,14 @@ class Contact(VersionedModel, WorkspaceScopedModel):
     custom_fields = models.JSONField(default=dict, blank=True, help_text="{custom field code: value}")
     integration_meta = models.JSONField(default=dict, blank=True)
     disabled = models.BooleanField(default=False)
+    # seed 004 (client contacts)
+    media = models.JSONField(default=list, blank=True, help_text="http(s) URLs of media files")
+    cover_photo = models.CharField(max_length=2000, blank=True, default="", help_text="http(s) URL")
+    company_namespace = models.JSONField(default=list, blank=True, help_text="Company namespaces (strings)")
+    # Who created and who last changed it, as they were then (crm.actors.Actor.stamp):
+    # {id, name, email, type}; type admin, member, import, integration or system.
+    creator = models.JSONField(null=True, blank=True, editable=False)
+    editor = models.JSONField(null=True, blank=True, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
     archived_by = models.CharField(max_length=20, blank=True, default="", help_text="user id or SYSTEM")
 

@@ -62,6 +62,16 @@ class CustomFieldValueSerializer(serializers.Serializer):
     shortName = serializers.CharField(required=False, allow_blank=True, allow_null=True)
 
 
+class ActorBriefSerializer(serializers.Serializer):
+    """Who created or last changed a contact (seed 004's creator / editor), as they were then."""
+
+    id = serializers.IntegerField(allow_null=True, help_text=(
+        "The user's id (admin, member), the import job's (import), the integration's (integration); null (system)."))
+    name = serializers.CharField()
+    email = serializers.CharField(help_text="The user's (an import's: who started it); empty for the others.")
+    type = serializers.ChoiceField(choices=["admin", "member", "import", "integration", "system"])
+
+
 class ContactSerializer(serializers.Serializer):
     """A contact as every endpoint returns it (seed 003 ContactSaveDto plus the
     client-contact and client fields). `columns` narrows the keys of list items."""
@@ -104,11 +114,17 @@ class ContactSerializer(serializers.Serializer):
     c_field = serializers.DictField(child=serializers.JSONField(), help_text="{shortName: value} of every definition.")
     integration_meta = serializers.DictField()
     disabled = serializers.BooleanField()
+    media = serializers.ListField(child=serializers.URLField(), help_text="http(s) URLs of media files (seed 004).")
+    cover_photo = serializers.CharField(help_text="An http(s) URL, or empty (seed 004).")
+    company_namespace = serializers.ListField(child=serializers.CharField(),
+                                              help_text="Company namespaces the contact belongs to (seed 004).")
     tenant_id = serializers.IntegerField(help_text="The workspace id.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     created_by = serializers.IntegerField(allow_null=True)
     updated_by = serializers.IntegerField(allow_null=True)
+    creator = ActorBriefSerializer(allow_null=True, help_text="Who created the contact (read-only).")
+    editor = ActorBriefSerializer(allow_null=True, help_text="Who changed the contact last (read-only).")
     deleted_at = serializers.DateTimeField(allow_null=True, help_text="Set when archived.")
     archived_by = serializers.CharField(help_text="User id or SYSTEM; empty unless archived.")
     version = serializers.IntegerField(help_text="Increases by one on every write; the ETag.")
@@ -217,11 +233,16 @@ class ContactRenderer:
             "c_field": {d["short_name"]: values.get(d["code"], "") for d in rel.definitions},
             "integration_meta": c.integration_meta or {},
             "disabled": c.disabled,
+            "media": c.media or [],
+            "cover_photo": c.cover_photo,
+            "company_namespace": c.company_namespace or [],
             "tenant_id": c.workspace_id,
             "created_at": c.created_at,
             "updated_at": c.updated_at,
             "created_by": c.created_by_id,
             "updated_by": c.updated_by_id,
+            "creator": c.creator,
+            "editor": c.editor,
             "deleted_at": c.deleted_at,
             "archived_by": c.archived_by,
             "version": c.version,
@@ -383,6 +404,9 @@ class ContactWriteSerializer(SeedAliases, serializers.Serializer):
                                     help_text="{shortName: value}, an alternative to custom_field.")
     integration_meta = serializers.DictField(required=False, allow_null=True, validators=[no_nul_in_json])
     disabled = StrictBooleanField(required=False)
+    media = _strings("media", help_text="http(s) URLs of media files (seed 004); repeats are dropped.")
+    cover_photo = _text("cover_photo", help_text="An http(s) URL (seed 004).")
+    company_namespace = _strings("company_namespace", help_text="Company namespaces (seed 004); filterable.")
 
     def validated_values(self) -> dict:
         """The services' typed keyword arguments (contacts.services.ContactValues)."""
