@@ -54,6 +54,7 @@ EVENT_TYPES = (
     "contact.created", "contact.updated", "contact.archived", "contact.restored", "contact.erased",
     "label.created", "label.updated", "label.deleted", "tag.created", "tag.updated", "tag.deleted",
     "custom_field.created", "custom_field.updated", "custom_field.deleted",
+    "contact_view.created", "contact_view.updated", "contact_view.deleted",
     "import_job.succeeded", "import_job.failed", "import_job.cancelled",
     "export_job.succeeded", "export_job.failed", "export_job.cancelled", "privacy.erased",
     "conversation.opened", "conversation.closed",

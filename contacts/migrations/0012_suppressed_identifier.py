@@ -9,6 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contacts', '0010_contact_seed_004_fields'),
+        ('contacts', '0011_contact_views'),
         ('crm', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
