@@ -8,8 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0010_contact_seed_004_fields'),
-        ('contacts', '0011_contact_views'),
+        ('contacts', '0012_merge_0010_contact_seed_004_fields_0011_contact_views'),
         ('crm', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
