@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from crm.admin import ServiceAdminForm, ServiceModelAdmin
 
 from . import services
-from .models import Contact, CustomFieldDefinition
+from .models import Contact, ContactView, CustomFieldDefinition
 from .services.rules import MAX_LENGTH, CustomFieldValue
 
 
@@ -158,3 +158,34 @@ class CustomFieldDefinitionAdmin(ServiceModelAdmin):
     def delete_model(self, request, obj):
         self.call(request, services.custom_field_delete, workspace=obj.workspace, actor=self.actor(request),
                   definition=obj)
+
+
+class ContactViewForm(ServiceAdminForm):
+    class Meta:
+        model = ContactView
+        fields = ["workspace", "owner", "name", "search", "sort", "columns", "shared"]
+
+    def write(self, view, data):
+        values = {name: data[name] for name in ("name", "search", "sort", "columns", "shared")}
+        if view is None:
+            return services.view_create(workspace=data["workspace"], actor=self.actor, owner=data["owner"], **values)
+        return services.view_update(workspace=view.workspace, actor=self.actor, view=view, changes=values)
+
+
+@admin.register(ContactView)
+class ContactViewAdmin(ServiceModelAdmin):
+    """Saved views of contacts (staff see every one, private or shared)."""
+
+    form = ContactViewForm
+    list_display = ["id", "name", "owner", "shared", "workspace", "updated_at"]
+    search_fields = ["name", "owner__email"]
+    list_filter = ["shared", "workspace"]
+    list_select_related = ["owner", "workspace"]
+    raw_id_fields = ["workspace", "owner"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "owner"] if obj is not None else fields
+
+    def delete_model(self, request, obj):
+        self.call(request, services.view_delete, workspace=obj.workspace, actor=self.actor(request), view=obj)
