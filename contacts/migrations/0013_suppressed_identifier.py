@@ -8,6 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
+        # also joins the two merge migrations of the 0010s that landed side by side
+        ('contacts', '0012_merge'),
         ('contacts', '0012_merge_0010_contact_seed_004_fields_0011_contact_views'),
         ('crm', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
