@@ -1,4 +1,4 @@
-"""After the two 0010s (joined by 0012). On SQLite, 0010_contact_seed_004_fields rebuilt
+"""Joins the two 0010s (as 0012_merge_0010_..., landed beside it, does). On SQLite, 0010_contact_seed_004_fields rebuilt
 contacts_contact (adding columns with defaults), which drops the table's
 triggers: when it ran after 0010_contact_field_values, that one's were gone.
 Every trigger of the contacts table is re-made here when missing."""
@@ -22,7 +22,8 @@ def remake_sqlite_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0012_merge_0010_contact_seed_004_fields_0011_contact_views'),
+        ('contacts', '0010_contact_seed_004_fields'),
+        ('contacts', '0011_contact_views'),
     ]
 
     operations = [
