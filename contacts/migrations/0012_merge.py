@@ -1,4 +1,4 @@
-"""Joins the two 0010s. On SQLite, 0010_contact_seed_004_fields rebuilt
+"""Joins the two 0010s (as 0012_merge_0010_..., landed beside it, does). On SQLite, 0010_contact_seed_004_fields rebuilt
 contacts_contact (adding columns with defaults), which drops the table's
 triggers: when it ran after 0010_contact_field_values, that one's were gone.
 Every trigger of the contacts table is re-made here when missing."""
