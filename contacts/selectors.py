@@ -318,3 +318,29 @@ def contact_history(*, workspace: Workspace, actor: Actor, contact_id: int) -> Q
     if not actor.restricted and not Contact.objects.filter(pk=contact_id).exists() and history.exists():
         return history
     raise NotFound("No contact with this id.")
+
+
+IDENTIFIER_FIELDS = ("email", "phone", "secondary_phone", "external_client_id")
+
+
+def contacts_identified_by(*, workspace: Workspace, actor: Actor, contact_id: int | None = None, email: str = "",
+                           phone: str = "", external_client_id: str = "") -> list[dict]:
+    """Every contact (archived too) the actor may see that one identifier
+    names: the id, the email (any case), the phone (as phone, secondary
+    phone, or the external id messaging keys phone contacts by; give it
+    E.164) or the external_client_id. Rows {id, email, phone,
+    secondary_phone, external_client_id}, by id."""
+    from django.db.models import Q
+
+    queryset = contacts_visible(workspace=workspace, actor=actor)
+    if contact_id is not None:
+        match = Q(pk=contact_id)
+    elif email:
+        match = Q(email__iexact=email.strip())
+    elif phone:
+        match = Q(phone=phone) | Q(secondary_phone=phone) | Q(external_client_id=phone)
+    elif external_client_id:
+        match = Q(external_client_id=external_client_id.strip())
+    else:
+        return []
+    return list(queryset.filter(match).order_by("id").values("id", *IDENTIFIER_FIELDS))
