@@ -71,6 +71,10 @@ class Contact(VersionedModel, WorkspaceScopedModel):
     disabled = models.BooleanField(default=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
     archived_by = models.CharField(max_length=20, blank=True, default="", help_text="user id or SYSTEM")
+    # Set (with deleted_at) when merged into another contact (contacts.services.merge).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -107,6 +111,11 @@ class Contact(VersionedModel, WorkspaceScopedModel):
             models.Index(fields=["organization", "id"], name="contact_organization_idx"),
             models.Index(
                 fields=["workspace", "id"], name="contact_archived_idx", condition=models.Q(deleted_at__isnull=False)
+            ),
+            # Duplicates by external id compare it case-insensitively (an exact one is unique).
+            models.Index(
+                "workspace", Lower("external_client_id"), name="contact_external_lower_idx",
+                condition=models.Q(external_client_id__isnull=False),
             ),
         ]
 

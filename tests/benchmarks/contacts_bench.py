@@ -249,7 +249,8 @@ class Seeder:
                 "TRUNCATE contacts_contact, contacts_contacttag, contacts_contact_sub_owners RESTART IDENTITY CASCADE"
             )
         restore_pending_ddl()  # on empty tables: instant
-        tables = ("contacts_contact", "contacts_contacttag", "contacts_contact_sub_owners", "contacts_contactsearch")
+        tables = ("contacts_contact", "contacts_contacttag", "contacts_contact_sub_owners", "contacts_contactsearch",
+                  "contacts_duplicatekey")
         ddl = self._droppable(tables)
         meta_set("pending_ddl", [{"name": d["name"], "create": d["create"]} for d in ddl])
         with connection.cursor() as cur:
@@ -376,6 +377,14 @@ class Seeder:
                     "SELECT id, contacts_search_document(name, surname, email, phone, code) FROM contacts_contact"
                 )
                 counts["search_rows"] = cur.rowcount
+                # ... and the duplicate keys (migration 0010's triggers), grouped in one statement
+                cur.execute(
+                    "INSERT INTO contacts_duplicatekey (workspace_id, kind, value, contacts) "
+                    "SELECT k.workspace_id, k.kind, k.value, count(*) FROM contacts_contact c, "
+                    "contacts_duplicate_keys(c.workspace_id, c.email, c.phone, c.external_client_id, c.deleted_at) k "
+                    "GROUP BY 1, 2, 3"
+                )
+                counts["duplicate_keys"] = cur.rowcount
             cur.execute("RESET session_replication_role")
             cur.execute("RESET synchronous_commit")
         return counts
