@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "messaging",
     "imports",
     "events",
+    "exports",
 ]
 
 MIDDLEWARE = [
@@ -304,6 +305,7 @@ SPECTACULAR_SETTINGS = {
         "MessageTypeEnum": "messaging.models.Message.Type",
         "CustomFieldTypeEnum": "contacts.models.CustomFieldDefinition.Type",
         "ReportedMessageStatusEnum": "messaging.serializers.REPORTED_STATUS_CHOICES",
+        "JobStatusEnum": "exports.models.ExportJob.Status",
     },
 }
 
@@ -438,3 +440,11 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
     },
 }
+
+# -- issue 16 (exports) ---------------------------------------------------------
+# Export files live in the default storage under exports/<workspace id>/ and,
+# with their jobs, are deleted EXPORT_RETENTION_HOURS after the export (beat).
+EXPORT_RETENTION_HOURS = env.int("EXPORT_RETENTION_HOURS", default=72)
+EXPORT_PAGE_ROWS = env.int("EXPORT_PAGE_ROWS", default=10_000)
+EXPORT_LEASE_SECONDS = env.int("EXPORT_LEASE_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["exports-purge"] = {"task": "exports.purge", "schedule": 60 * 60}

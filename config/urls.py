@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("messaging.urls")),
     path("", include("imports.urls")),
     path("", include("events.urls")),
+    path("", include("exports.urls")),
 ]
 
 urlpatterns = [

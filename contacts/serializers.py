@@ -18,6 +18,8 @@ ignored, so a body read from GET can be sent back as is.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.aliases import SeedAliases, rename
+from crm.errors import field_error
 from crm.serializers import MAX_ID, IdsField, StrictBooleanField, StrictCharField, no_nul_in_json
 
 from .models import Contact, CustomFieldDefinition
@@ -327,14 +329,25 @@ class CustomFieldInputSerializer(serializers.Serializer):
         return attrs
 
 
-class ContactWriteSerializer(serializers.Serializer):
+# The seeds' names of contact fields (crm.aliases): seed 004 (client contacts),
+# seed 000 (clients, camelCase), and the read-only keys of their representations.
+CONTACT_ALIASES = {
+    "phone1": "phone", "phone2": "secondary_phone", "extra_info": "note",
+    "externalClientId": "external_client_id", "defaultAgentId": "default_agent_id", "stageId": "stage_id",
+    "_id": "id", "createdAt": "created_at", "updatedAt": "updated_at", "deletedAt": "deleted_at",
+    "archivedBy": "archived_by", "__v": "version",
+}
+
+
+class ContactWriteSerializer(SeedAliases, serializers.Serializer):
     """Body of POST /contacts, PATCH and PUT /contacts/{id} and PUT /contacts/upsert.
 
-    All fields optional (PUT resets omitted ones, owner_id excepted). Aliases
-    from the client-contacts document: `phone1` = phone, `phone2` =
-    secondary_phone, `extra_info` = note. Read-only fields are ignored."""
+    All fields optional (PUT resets omitted ones, owner_id excepted). The
+    seeds' names are accepted too (see the aliases below and docs/api.md);
+    `workspaceId`, when given, must be the token's workspace (else 404).
+    Read-only fields are ignored."""
 
-    ALIASES = {"phone1": "phone", "phone2": "secondary_phone", "extra_info": "note"}
+    aliases = CONTACT_ALIASES
 
     type = _enum("type")
     name = _text("name")
@@ -354,6 +367,8 @@ class ContactWriteSerializer(serializers.Serializer):
     label_id = IdField(help_text="Omitted, 0 or null on create: the workspace's default label.")
     tags = _strings("tags", help_text="Tag values (type client or common); unknown ones are created as client tags.")
     stage_id = IdField(help_text="A clientStage tag id.")
+    stage = _text("stage", help_text="A clientStage tag by name (seed 000), created when absent; "
+                                     "with stage_id, both must name the same tag.")
     external_client_id = _text("external_client_id", help_text="Unique in the workspace when set.")
     default_agent_id = IdField(help_text="A workspace member.")
     owner_id = IdField(help_text="A workspace member; on create defaults to the caller.")
@@ -361,6 +376,9 @@ class ContactWriteSerializer(serializers.Serializer):
     visibility_type = _enum("visibility_type")
     visibility_ids = IdListField(required=False, allow_null=True)
     organization_id = IdField(help_text="An organization contact of the workspace.")
+    organization_name = _text("organization_name", help_text=(
+        "Seed 003: links the contact to the organization of this name (case-insensitive, one you may see), "
+        "created when absent; with organization_id, both must name the same organization."))
     person_ids = IdListField(required=False, allow_null=True, help_text="Organization only: existing persons to attach.")
     person_names = _strings("person_names", help_text="Organization only: persons to create by name.")
     custom_field = serializers.ListField(child=CustomFieldInputSerializer(), required=False, allow_null=True)
@@ -369,14 +387,6 @@ class ContactWriteSerializer(serializers.Serializer):
                                     help_text="{shortName: value}, an alternative to custom_field.")
     integration_meta = serializers.DictField(required=False, allow_null=True, validators=[no_nul_in_json])
     disabled = StrictBooleanField(required=False)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            data = dict(data)
-            for alias, name in self.ALIASES.items():
-                if alias in data and name not in data:
-                    data[name] = data.pop(alias)
-        return super().to_internal_value(data)
 
     def validated_values(self) -> dict:
         """The services' typed keyword arguments (contacts.services.ContactValues)."""
@@ -508,13 +518,15 @@ class ContactBatchSerializer(serializers.Serializer):
         """Each item with the wire's conventions turned into the services'
         (aliases, an id of 0 is none, read-only keys dropped); types and
         values are the rule set's to check."""
-        aliases = ContactWriteSerializer.ALIASES
         keep_id = self.validated_data["action"] in ("update", "archive")
         out = []
-        for item in self.validated_data["items"]:
+        for n, item in enumerate(self.validated_data["items"]):
+            item, conflicts = rename(item, CONTACT_ALIASES)
+            if conflicts:
+                alias, error = next(iter(conflicts.items()))
+                raise field_error(f"items.{n}.{alias}", str(error), code=error.code)
             values = {}
             for key, value in item.items():
-                key = aliases.get(key, key)
                 if key in _BATCH_READ_ONLY or (key == "id" and not keep_id):
                     continue
                 if key in _BATCH_ID_FIELDS and value == 0 and type(value) is int:

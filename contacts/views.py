@@ -141,7 +141,7 @@ class ContactViewSet(WorkspaceViewSet):
         return Response(self.render([row])[0], status=status_code)
 
     def write_payload(self, serializer_class=ContactWriteSerializer, **kwargs) -> dict:
-        payload = serializer_class(data=self.request.data, **kwargs)
+        payload = serializer_class(data=self.request.data, context={"request": self.request}, **kwargs)
         payload.is_valid(raise_exception=True)
         return payload.validated_values()
 

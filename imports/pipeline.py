@@ -2,16 +2,16 @@
 stream records from the stored file, validate them chunk by chunk (in worker
 processes for big files), resolve references in bulk, flag duplicates."""
 import gc
-import multiprocessing
+import logging
 import os
 import queue
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 
+import billiard
 from django.conf import settings
 from django.core.files.storage import default_storage
 
@@ -23,6 +23,8 @@ from tags.services import tags_resolve
 
 from .csvfile import CsvFileError, CsvStream
 from .validation import ColumnPlan, Issue, plan_columns, validate_rows
+
+logger = logging.getLogger("imports")
 
 REFERENCE_FIELDS = {"label": "label_id", "stage": "stage_id", "owner_email": "owner_id"}
 
@@ -173,18 +175,41 @@ def _batches(iterator, size):
         yield batch
 
 
-def _validator_pool(size_bytes: int):
+class _ValidatorPool:
+    """Validation processes for a big file: billiard's pool (Celery's own
+    fork of multiprocessing), because it may start inside a daemonic process.
+    The production worker is Celery's prefork pool, whose children are
+    daemonic: multiprocessing (and so concurrent.futures) refuses to start
+    processes there ("daemonic processes are not allowed to have children")
+    and every file over IMPORT_PARALLEL_MIN_BYTES failed at once. billiard
+    works the same in a prefork child, a solo or threads worker, gunicorn and
+    the CLI.
+
+    fork: the children start at once with Django loaded and share its
+    memory. They never use the inherited database connection (validate_rows
+    is pure) and leave through os._exit, which does not close it. They are in
+    the worker's process group, so stopping the group stops them too."""
+
+    def __init__(self, processes: int):
+        self.processes = processes
+        # Every process is forked here, before the read-ahead thread exists
+        # (a fork while another thread holds a lock can deadlock the child).
+        self._pool = billiard.get_context("fork").Pool(processes)
+
+    def submit(self, fn, *args):
+        return self._pool.apply_async(fn, args)
+
+    def close(self) -> None:
+        self._pool.terminate()
+        self._pool.join()
+
+
+def _validator_pool(size_bytes: int) -> _ValidatorPool | None:
     processes = getattr(settings, "IMPORT_VALIDATE_PROCESSES", None) or os.cpu_count() or 1
     if processes < 2 or size_bytes < getattr(settings, "IMPORT_PARALLEL_MIN_BYTES", 8 * 1024 * 1024):
         return None
-    # fork: the children start at once with Django loaded and share its
-    # memory. They never use the inherited database connection (validate_rows
-    # is pure) and leave through os._exit, which does not close it.
-    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
-    # The first submit forks every process: do it here, before the read-ahead
-    # thread exists (a fork while another thread holds a lock can deadlock the child).
-    pool.submit(int)
-    return pool
+    logger.info("import validation in %d processes", processes, extra={"processes": processes, "bytes": size_bytes})
+    return _ValidatorPool(processes)
 
 
 def _validated(batches, plan: ColumnPlan, region: str, pool) -> Iterator:
@@ -193,14 +218,14 @@ def _validated(batches, plan: ColumnPlan, region: str, pool) -> Iterator:
             yield batch, validate_rows(batch, plan, region)
         return
     in_flight = []
-    depth = pool._max_workers * 2  # bounded read-ahead: memory stays flat whatever the file size
+    depth = pool.processes * 2  # bounded read-ahead: memory stays flat whatever the file size
     for batch in batches:
         in_flight.append((batch, pool.submit(validate_rows, batch, plan, region)))
         if len(in_flight) >= depth:
-            done, future = in_flight.pop(0)
-            yield done, future.result()
-    for done, future in in_flight:
-        yield done, future.result()
+            done, pending = in_flight.pop(0)
+            yield done, pending.get()
+    for done, pending in in_flight:
+        yield done, pending.get()
 
 
 class _ReadAhead:
@@ -321,7 +346,7 @@ def iter_chunks(stream: CsvStream, plan: ColumnPlan, references: References, *, 
         if ahead is not None:
             ahead.close()
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.close()
         gc.set_threshold(*collect_every)
 
 

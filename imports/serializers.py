@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from crm.aliases import SeedAliases
 from crm.serializers import StrictBooleanField, StrictCharField
 
 from .models import ImportFile, ImportJob
@@ -32,7 +33,10 @@ class MappingField(serializers.DictField):
         )
 
 
-class ImportValidateSerializer(serializers.Serializer):
+class ImportValidateSerializer(SeedAliases, serializers.Serializer):
+    """The validateBulkImportContacts input (seed 000)."""
+
+    aliases = {"fileName": "file_name"}
     file_name = StrictCharField(max_length=64, help_text="A file_name answered by POST /imports/files.")
     mapping = MappingField()
 
@@ -57,7 +61,10 @@ class ImportValidationResultSerializer(serializers.Serializer):
     delimiter = serializers.CharField()
 
 
-class ImportJobCreateSerializer(serializers.Serializer):
+class ImportJobCreateSerializer(SeedAliases, serializers.Serializer):
+    """The bulkImportContacts input (seed 000)."""
+
+    aliases = {"fileName": "file_name", "skipErrors": "skip_errors"}
     file_name = StrictCharField(max_length=64)
     skip_errors = StrictBooleanField(
         default=False, help_text="false: any invalid row fails the job and nothing is written."

@@ -126,7 +126,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
         tags=TAGS,
     )
     def create(self, request):
-        serializer = ImportJobCreateSerializer(data=request.data)
+        serializer = ImportJobCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         job = services.import_job_create(workspace=self.workspace, actor=self.actor, **serializer.validated_data)
         return Response({"job_id": job.pk}, status=status.HTTP_202_ACCEPTED,
@@ -145,7 +145,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
         tags=TAGS,
     )
     def validate(self, request):
-        serializer = ImportValidateSerializer(data=request.data)
+        serializer = ImportValidateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         result = services.import_validate(workspace=self.workspace, actor=self.actor, **serializer.validated_data)
         return Response(result)

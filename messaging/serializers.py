@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.aliases import SeedAliases
 from crm.serializers import MAX_ID, StrictCharField, WorkspaceModelSerializer, WorkspaceRelatedField, no_nul_in_json
 
 from .models import Conversation, Integration, Message
@@ -135,8 +136,14 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MessageAddSerializer(serializers.Serializer):
-    """The addMessage input (workspace, conversation and integration come from the token and the URL)."""
+class MessageAddSerializer(SeedAliases, serializers.Serializer):
+    """The addMessage input (workspace, conversation and integration come from the token and the URL:
+    given in the body, `workspaceId` must be the token's, `convId` and `integrationId` the URL's
+    conversation and its integration)."""
+
+    aliases = {"noteType": "note_type", "replyToMessageId": "reply_to_message_id",
+               "convId": "conversation_id", "integrationId": "integration_id"}
+    path_fields = ("conversation_id", "integration_id")
 
     content = StrictCharField(
         trim_whitespace=False,
@@ -173,8 +180,11 @@ class MessageAddedSerializer(MessageSerializer):
 
 
 # -- notifications ----------------------------------------------------------
-class NotificationSerializer(serializers.Serializer):
+class NotificationSerializer(SeedAliases, serializers.Serializer):
     """The sendNotification input: client_id or phone is required."""
+
+    aliases = {"integrationId": "integration_id", "clientId": "client_id", "templateName": "template_name",
+               "templateLang": "template_lang", "templateComponents": "template_components", "senderId": "sender_id"}
 
     integration_id = WorkspaceRelatedField(queryset=Integration.objects.all())
     client_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)

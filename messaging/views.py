@@ -161,7 +161,10 @@ class ConversationMessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
 
     def create(self, request, *args, **kwargs):
         conversation = self.get_conversation()
-        payload = MessageAddSerializer(data=request.data)
+        payload = MessageAddSerializer(data=request.data, context={
+            "request": request,
+            "path": {"conversation_id": conversation.pk, "integration_id": conversation.integration_id},
+        })
         payload.is_valid(raise_exception=True)
         message = services.message_add(
             workspace=self.workspace, actor=self.actor, conversation=conversation, **payload.validated_data

@@ -2,6 +2,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from crm.openapi import ErrorSerializer
+from crm.aliases import SeedAliases
 from crm.serializers import StrictCharField, WorkspaceModelSerializer
 
 from .models import Tag
@@ -20,7 +21,10 @@ BIGINT_MAX = 2**63 - 1
         ),
     ]
 )
-class TagSerializer(WorkspaceModelSerializer):
+class TagSerializer(SeedAliases, WorkspaceModelSerializer):
+    """A typed tag (seed 002); `workspaceId`, when given, must be the token's workspace."""
+
+    aliases = {"createdAt": "created_at", "updatedAt": "updated_at"}
     tag = StrictCharField(max_length=100, help_text="Unique per type in the workspace, case-insensitive.")
     type = serializers.ChoiceField(choices=Tag.Type.choices, help_text="Fixed once the tag exists.")
     order = serializers.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX, required=False)
@@ -48,7 +52,9 @@ class TagPatchSerializer(serializers.Serializer):
         )
     ]
 )
-class TagBulkPatchSerializer(serializers.Serializer):
+class TagBulkPatchSerializer(SeedAliases, serializers.Serializer):
+    """The bulkPatchTags input (seed 002); `workspaceId`, when given, must be the token's workspace."""
+
     patches = serializers.ListField(
         child=TagPatchSerializer(), min_length=1, max_length=BULK_PATCH_MAX,
         help_text=f"1..{BULK_PATCH_MAX} patches; each id at most once. Absent fields are left as they are.",

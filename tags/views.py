@@ -89,7 +89,7 @@ class TagViewSet(WorkspaceModelViewSet):
         tags=TAGS,
     )
     def bulk_patch(self, request):
-        payload = TagBulkPatchSerializer(data=request.data)
+        payload = TagBulkPatchSerializer(data=request.data, context={"request": request})
         payload.is_valid(raise_exception=True)
         updated = services.tags_bulk_patch(
             workspace=self.workspace, actor=self.actor, patches=payload.validated_data["patches"]

@@ -5,6 +5,8 @@
 - `client_for(workspace, role)`: more clients
 """
 import os
+import signal
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -97,3 +99,36 @@ def celery_worker_process():
     backend_cls, url = backends.by_url(result_url, app.loader)
     with celery_worker(env={"CELERY_RESULT_BACKEND": result_url}) as (queue, process):
         yield queue, backend_cls(app=app, url=url), process
+
+
+def _child_pids() -> list[int]:
+    """This process's live children (Linux /proc; elsewhere none)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+            children.append(int(stat.parent.name))
+    return children
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """No process a test started outlives the run. A leftover child (a
+    validation process stuck after a fork, a server a test did not stop)
+    would keep the interpreter from exiting (multiprocessing joins its
+    children at exit) and CI waiting until its timeout: stop them, and say so."""
+    leftovers = _child_pids()
+    if not leftovers:
+        return
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"conftest: killed {len(leftovers)} child process(es) left running by the tests: {leftovers}",
+                            yellow=True)

@@ -2,6 +2,7 @@
 broker, gunicorn with several workers. Each helper waits until the process
 serves, and stops it (SIGTERM, then SIGKILL) when the block ends."""
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -39,35 +40,90 @@ def test_database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+# The production worker command of docs/operations.md: Celery's default
+# prefork pool (here with 2 processes, one per core of the CI machine).
+PRODUCTION_POOL = ("--concurrency=2",)
+
+
+def _signal_group(process, sig) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 def _stop(process, timeout=15):
-    process.terminate()
+    """Stops the process and everything it started (its own process group:
+    every helper here starts its process in a new session)."""
+    _signal_group(process, signal.SIGTERM)
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        pass
+    # The children (prefork pool, validation processes) too, whatever the main one did.
+    _signal_group(process, signal.SIGKILL)
+    process.wait()
+
+
+def kill_group(process) -> None:
+    """SIGKILL of the whole process: its main process and every child, at once."""
+    _signal_group(process, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+def _start(argv, *, env, prefix):
+    log = tempfile.NamedTemporaryFile(prefix=prefix, suffix=".log", delete=False)
+    process = subprocess.Popen(
+        argv, cwd=ROOT, env={**os.environ, **{k: str(v) for k, v in (env or {}).items()}},
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    process.log_path = log.name
+    process.log_file = log
+    return process
+
+
+def _cleanup(process) -> None:
+    _stop(process)
+    process.log_file.close()
+    os.unlink(process.log_path)
 
 
 @contextmanager
-def celery_worker(*, env=None, pool_args=("--pool=solo",)):
-    """`celery -A config worker` on a private queue; yields (queue, process)
-    with `process.log_path`."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)
-    process = subprocess.Popen(
+def celery_worker(*, env=None, pool_args=("--pool=solo",), queue=None, wait=True):
+    """`celery -A config worker` on a private queue (or `queue`); yields
+    (queue, process) with `process.log_path`. Stopped with its children."""
+    queue = queue or f"test-{uuid.uuid4().hex[:8]}"
+    process = _start(
         [sys.executable, "-m", "celery", "-A", "config", "worker", *pool_args, "-Q", queue,
-         "-n", f"{queue}@%h", "--loglevel=INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+         "-n", f"{uuid.uuid4().hex[:8]}@%h", "--loglevel=INFO", "--without-heartbeat", "--without-gossip",
+         "--without-mingle"],
+        env=env, prefix="celery-worker-",
     )
-    process.log_path = log.name
     try:
-        _wait_until_ready(process)
+        if wait:
+            _wait_until_ready(process)
         yield queue, process
     finally:
-        _stop(process)
-        log.close()
-        os.unlink(log.name)
+        _cleanup(process)
         redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
+
+
+@contextmanager
+def celery_beat(*, env=None):
+    """`celery -A config beat` with a schedule file of its own; yields the process."""
+    folder = tempfile.mkdtemp(prefix="celery-beat-")
+    process = _start(
+        [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO",
+         "--schedule", os.path.join(folder, "schedule")],
+        env=env, prefix="celery-beat-",
+    )
+    try:
+        yield process
+    finally:
+        _cleanup(process)
+        for name in os.listdir(folder):
+            os.unlink(os.path.join(folder, name))
+        os.rmdir(folder)
 
 
 def _wait_until_ready(process, timeout=60):
@@ -105,19 +161,14 @@ def gunicorn(*, workers=3, env=None):
     """gunicorn with the production config (config/gunicorn.py) on the test
     database; yields (base_url, process) with `process.log_path`."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
-    process = subprocess.Popen(
+    process = _start(
         [sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "config.wsgi",
          "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60"],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": test_database_url(), **(env or {})},
-        stdout=log, stderr=subprocess.STDOUT,
+        env={"DATABASE_URL": test_database_url(), **(env or {})}, prefix="gunicorn-",
     )
-    process.log_path = log.name
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(f"{base}/livez", process, log_path=log.name)
+        wait_for_http(f"{base}/livez", process, log_path=process.log_path)
         yield base, process
     finally:
-        _stop(process)
-        log.close()
-        os.unlink(log.name)
+        _cleanup(process)

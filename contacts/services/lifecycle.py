@@ -98,7 +98,35 @@ def _prepare(workspace: Workspace, actor: Actor, values: ContactValues, contact:
     if "custom_fields" in cleaned:
         current = contact.custom_fields if contact is not None and not replace_custom_fields else {}
         fields["custom_fields"] = references.custom_fields(workspace, cleaned["custom_fields"], current)
+    # Last, as they may create what they name (rolled back with the write if it fails).
+    if cleaned.get("stage"):
+        stage = references.stage_named(workspace, actor, cleaned["stage"])
+        _same_reference("stage", stage, "stage_id", cleaned)
+        fields["stage"] = stage
+    if cleaned.get("organization_name"):
+        organization = _organization_named(workspace, actor, cleaned["organization_name"], contact)
+        _same_reference("organization_name", organization, "organization_id", cleaned)
+        fields["organization"] = organization
     return write
+
+
+def _same_reference(name: str, found, id_name: str, cleaned: dict) -> None:
+    """A reference given by name and by id must be one object (PUT's reset
+    of an omitted id to None is no id)."""
+    given = cleaned.get(id_name)
+    if given is not None and given != found.pk:
+        raise field_error(name, f"Names another object than {id_name} {given}.", code="alias_conflict")
+
+
+def _organization_named(workspace: Workspace, actor: Actor, name: str, contact: Contact | None) -> Contact:
+    """The live organization named `name` (ignoring case) the actor may see,
+    the oldest of several; created (as the actor, public) when there is none."""
+    found = references.organization_named(workspace, actor, name)
+    if found is None:
+        found = _insert(workspace, actor, {"type": Contact.Type.ORGANIZATION, "name": name})
+    elif contact is not None and contact.pk == found.pk:
+        raise field_error("organization_name", "A contact cannot be its own organization.")
+    return found
 
 
 def _save(contact: Contact, **kwargs) -> None:

@@ -4,11 +4,14 @@ of another workspace, or of a contact the actor may not see, is the same
 "does not exist" as an unknown id, so a reference reveals nothing."""
 from collections.abc import Iterable, Mapping
 
+from django.db.models.functions import Lower
+
 from crm.actors import Actor
 from crm.errors import ErrorItem, ValidationFailed, field_error
 from crm.models import Membership, Workspace
 from labels.models import ContactLabel
 from labels.services import label_get_default
+from tags.models import Tag
 from tags.services import stage_validate, tags_resolve
 
 from ..models import Contact, CustomFieldDefinition
@@ -60,6 +63,22 @@ def organization(workspace: Workspace, actor: Actor, organization_id: int, conta
     if found.type != Contact.Type.ORGANIZATION:
         raise field_error("organization_id", f"Contact {organization_id} is not an organization.")
     return found
+
+
+def organization_named(workspace: Workspace, actor: Actor, name: str) -> Contact | None:
+    """The oldest live organization named `name` (ignoring case) the actor may see."""
+    return (
+        access.visible_contacts(workspace=workspace, actor=actor)
+        .alias(_name_lower=Lower("name"))  # contact_name_idx
+        .filter(_name_lower=name.lower(), type=Contact.Type.ORGANIZATION, deleted_at__isnull=True)
+        .order_by("id").only("id", "type").first()
+    )
+
+
+def stage_named(workspace: Workspace, actor: Actor, name: str):
+    """The clientStage tag named `name` (ignoring case), created when absent."""
+    return tags_resolve(workspace=workspace, actor=actor, values=[name], types=[Tag.Type.CLIENT_STAGE],
+                        create_type=Tag.Type.CLIENT_STAGE, field="stage")[0]
 
 
 def persons(workspace: Workspace, actor: Actor, person_ids: list[int]) -> None:

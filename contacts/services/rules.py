@@ -29,7 +29,7 @@ MAX_LENGTH = {
     # any input format, stored E.164 (at most 16 characters)
     "phone": 40, "secondary_phone": 40,
     "address": 5000, "city": 100, "country": 100, "code": 100, "title": 255, "note": 20000, "logo": 500,
-    "external_client_id": 255, "person_names": 255, "tags": 100,
+    "external_client_id": 255, "person_names": 255, "tags": 100, "stage": 100, "organization_name": 255,
 }
 MAX_ITEMS = {"tags": 200, "person_names": 1000, "visibility_ids": 1000, "sub_owner_ids": 1000, "person_ids": 1000}
 CUSTOM_TEXT_MAX = 2000
@@ -75,6 +75,9 @@ class ContactValues(TypedDict, total=False):
     owner_id: int | None
     default_agent_id: int | None
     organization_id: int | None
+    # by name (seed 000's `stage`, seed 003's `organization_name`): found or created
+    stage: str
+    organization_name: str
     tags: list[str]
     sub_owner_ids: list[int]
     person_ids: list[int]
@@ -234,6 +237,7 @@ def _id(value, context) -> int | None:
 CLEANERS = {
     **{name: _text(name) for name in (
         "name", "surname", "local_name", "country_code", "address", "city", "country", "code", "title", "note", "logo",
+        "stage", "organization_name",
     )},
     "external_client_id": _external_id,
     "email": _email,

@@ -196,6 +196,11 @@ CASES = [
     Case("organization_id", pk("organization"), stored=pk("organization"), name="organization-own"),
     Case("organization_id", pk("other_organization"), "does_not_exist", name="organization-other-workspace"),
     Case("organization_id", pk("person"), "invalid", name="organization-a-person"),
+    # by name (seeds 000 and 003): the API only (the CSV names a stage in its stage column, as stage_id above)
+    Case("stage", named("stage", "tag"), admin=NA, name="stage-by-name"),
+    Case("stage", _n(101), "max_length", admin=NA, name="stage-by-name-101"),
+    Case("organization_name", named("organization"), name="organization-by-name"),
+    Case("organization_name", _n(256), "max_length", name="organization-by-name-256"),
     Case("person_ids", lambda w: [w.person.pk], "invalid", name="persons-of-a-person"),  # only organizations
     Case("person_ids", lambda w: [w.other_person.pk], "does_not_exist", also={"type": "organization"},
          name="persons-other-workspace"),

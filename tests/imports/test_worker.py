@@ -1,22 +1,20 @@
-"""Imports through real `celery -A config worker` processes on the Redis
-broker, pointed at the (committed) test database: the whole flow end to
-end, and a worker SIGKILLed mid-job whose job another worker finishes with
-exactly the file's rows."""
-import os
-import signal
-import subprocess
-import sys
-import tempfile
+"""Imports through real workers started as docs/operations.md runs them in
+production (`celery -A config worker`, Celery's default prefork pool) on the
+Redis broker, pointed at the (committed) test database: the whole flow end
+to end, a file above the parallel-validation threshold, and a worker
+SIGKILLed mid-job whose job another worker finishes with exactly the file's
+rows."""
 import time
 import uuid
+from contextlib import ExitStack
 
 import pytest
-import redis
 from django.db import connection
 
 from contacts.models import Contact
 from imports.models import ImportJob
 from imports.tasks import import_job_run_task
+from tests.processes import PRODUCTION_POOL, celery_worker, kill_group, worker_log
 
 from .conftest import upload
 
@@ -25,45 +23,27 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def import_workers(settings, media_root):
-    """A factory of workers on a private queue; every one is stopped at the end."""
+    """A factory of production workers on one private queue; every one is
+    stopped, with its children, at the end."""
     if not settings.CELERY_BROKER_URL.startswith("redis://"):
         pytest.fail("the worker tests need CELERY_BROKER_URL=redis://... (scripts/test.sh sets it)")
-    queue = f"test-imports-{uuid.uuid4().hex[:8]}"
-    settings.IMPORT_QUEUE = queue
     db = connection.settings_dict
     database_url = (
         f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     )
-    processes = []
+    queue = settings.IMPORT_QUEUE = f"test-imports-{uuid.uuid4().hex[:8]}"
+    base_env = {"DATABASE_URL": database_url, "CONN_MAX_AGE": "0", "MEDIA_ROOT": str(media_root),
+                "IMPORT_QUEUE": queue}
 
     def start(**env):
-        log = tempfile.NamedTemporaryFile(prefix="import-worker-", suffix=".log", delete=False)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue,
-             "--loglevel=INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-            env={**os.environ, "DATABASE_URL": database_url, "CONN_MAX_AGE": "0", "MEDIA_ROOT": str(media_root),
-                 **{k: str(v) for k, v in env.items()}},
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-        process.log_path = log.name
-        processes.append((process, log))
+        _, process = stack.enter_context(
+            celery_worker(env={**base_env, **env}, pool_args=PRODUCTION_POOL, queue=queue))
         return process
 
     start.queue = queue
-    try:
+    start.env = base_env
+    with ExitStack() as stack:
         yield start
-    finally:
-        for process, log in processes:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-            log.close()
-            os.unlink(log.name)
-        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-        client.delete(queue)
 
 
 def wait_for(predicate, timeout, what, process=None):
@@ -72,10 +52,7 @@ def wait_for(predicate, timeout, what, process=None):
         if predicate():
             return
         time.sleep(0.05)
-    log = ""
-    if process is not None:
-        with open(process.log_path) as f:
-            log = f.read()[-4000:]
+    log = worker_log(process)[-4000:] if process is not None else ""
     pytest.fail(f"timed out waiting for {what}\n{log}")
 
 
@@ -124,8 +101,7 @@ def test_sigkilled_worker_mid_job_another_finishes_with_exactly_the_files_rows(i
     response = api_client.post("/v1/crm/imports", {"file_name": file_name, "skip_errors": True}, format="json")
     job_id = response.json()["job_id"]
     wait_for(lambda: job(job_id).processed_rows >= 2_000, 60, "the first chunks", first)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=10)
+    kill_group(first)
 
     killed = job(job_id)
     assert killed.status == "running" and 0 < killed.processed_rows < ROWS, "killed mid-job"
@@ -143,3 +119,24 @@ def test_sigkilled_worker_mid_job_another_finishes_with_exactly_the_files_rows(i
     assert Contact.objects.filter(external_client_id__isnull=True).count() == ROWS // 10
     names = set(Contact.objects.values_list("name", flat=True))
     assert names == {f"Name {i}" for i in range(ROWS)}
+
+
+def test_a_file_above_the_parallel_threshold_imports_on_a_prefork_worker(import_workers, api_client):
+    # 3,000 rows (~100 kB) over a threshold lowered to 20 kB: validation runs
+    # in processes started inside a prefork child, where multiprocessing refuses to.
+    rows = 3_000
+    content = "externalClientId,name,email,phone\n" + "".join(
+        f"p{i},Name {i},p{i}@example.com,+1415555{i:04d}\n" for i in range(rows)
+    ) + "bad,Bad,not-an-email,\n"
+    assert len(content) > 20_000
+    worker = import_workers(IMPORT_PARALLEL_MIN_BYTES=20_000, IMPORT_VALIDATE_PROCESSES=2, IMPORT_CHUNK_ROWS=500)
+    file_name = upload(api_client, content)
+    response = api_client.post("/v1/crm/imports", {"file_name": file_name, "skip_errors": True}, format="json")
+    job_id = response.json()["job_id"]
+    wait_for(lambda: job(job_id).status not in ImportJob.ACTIVE, 60, "the job to finish", worker)
+
+    done = job(job_id)
+    assert done.status == "succeeded", (done.message, worker_log(worker)[-3000:])
+    assert (done.created, done.skipped, done.processed_rows, done.progress) == (rows, 1, rows + 1, 100)
+    assert Contact.objects.count() == rows
+    assert "import validation in 2 processes" in worker_log(worker)
