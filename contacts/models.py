@@ -112,6 +112,11 @@ class Contact(VersionedModel, WorkspaceScopedModel):
             models.Index(
                 fields=["workspace", "id"], name="contact_archived_idx", condition=models.Q(deleted_at__isnull=False)
             ),
+            # Only merged contacts: deleting or erasing a contact finds what was merged
+            # into it (ON DELETE SET NULL) without scanning the table.
+            models.Index(
+                fields=["merged_into"], name="contact_merged_into_idx", condition=models.Q(merged_into__isnull=False)
+            ),
             # Duplicates by external id compare it case-insensitively (an exact one is unique).
             models.Index(
                 "workspace", Lower("external_client_id"), name="contact_external_lower_idx",

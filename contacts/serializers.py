@@ -588,7 +588,7 @@ class DuplicateContactSerializer(serializers.Serializer):
 
 class ContactDuplicateSerializer(DuplicateContactSerializer):
     reasons = serializers.ListField(
-        child=serializers.ChoiceField(choices=["email", "phone", "external_client_id"]),
+        child=serializers.ChoiceField(choices=["external_client_id", "email", "phone"]),
         help_text="What it shares with the contact: a normalized email, an E.164 phone, an external id (any case).",
     )
 
@@ -598,7 +598,7 @@ class ContactDuplicateListSerializer(serializers.Serializer):
 
 
 class DuplicateGroupSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=["email", "phone", "external_client_id"])
+    reason = serializers.ChoiceField(choices=["external_client_id", "email", "phone"])
     value = serializers.CharField(help_text="The shared key, normalized (external ids lower-cased).")
     size = serializers.IntegerField(help_text="Active contacts you may see that share it.")
     contacts = DuplicateContactSerializer(many=True, help_text="By id, at most 50.")

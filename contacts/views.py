@@ -272,6 +272,9 @@ class ContactViewSet(WorkspaceViewSet):
         summary="Merge up to 9 contacts into this one (dry_run: preview)",
     )
     def merge(self, request, pk=None):
+        # the contact in the path first: another workspace's (or a hidden) one is a 404 whatever the body
+        if not selectors.contacts_visible(workspace=self.workspace, actor=self.actor).filter(pk=pk).exists():
+            raise NotFound("No contact with this id.")
         payload = ContactMergeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data

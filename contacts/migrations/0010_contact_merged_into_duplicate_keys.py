@@ -24,6 +24,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='contact',
+            index=models.Index(condition=models.Q(('merged_into__isnull', False)), fields=['merged_into'], name='contact_merged_into_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='contact',
             index=models.Index(models.F('workspace'), django.db.models.functions.text.Lower('external_client_id'), condition=models.Q(('external_client_id__isnull', False)), name='contact_external_lower_idx'),
         ),
     ]

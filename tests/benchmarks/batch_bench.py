@@ -194,9 +194,11 @@ def main():
     client.credentials(HTTP_X_ACCESS_TOKEN=fx.admin_token)
     rng = random.Random(15)
     nonce = uuid.uuid4().hex[:8]
+    cb.log("picking the rows to update ...")
     existing = existing_rows(workspace.pk, BATCH // 2 * 2 * (args.repeat + 1))
     check(len(existing) == BATCH // 2 * 2 * (args.repeat + 1), "the seed has too few contacts with external ids")
     cb.snapshot_rows([pk for pk, _ in existing])
+    cb.log(f"timing {args.repeat} batches and imports of {BATCH:,} rows ...")
     batch_ms, pipeline_ms = [], []
     try:
         cb._clear_throttle()
@@ -208,7 +210,9 @@ def main():
             batch_ms.append(run_batch(client, make_rows(rng, f"{nonce}b{i}", chunks.pop()), workspace))
             pipeline_ms.append(run_pipeline(workspace, actor, make_rows(rng, f"{nonce}p{i}", chunks.pop())))
 
+        cb.log("planting duplicate groups ...")
         planted = plant_duplicates(workspace, actor, rng)
+        cb.log("timing the duplicates endpoints ...")
         first_ms, deeper_ms, one_ms = [], [], []
         for _ in range(args.get_repeat):
             elapsed, response = timed_get(client, "/v1/crm/contacts/duplicates", {"limit": 25})
