@@ -79,7 +79,7 @@ CORS_ALLOW_HEADERS = [
     "accept", "authorization", "content-type", "if-match", "idempotency-key", "x-access-token", "x-request-id",
 ]
 CORS_EXPOSE_HEADERS = [
-    "etag", "retry-after", "x-request-id", "ratelimit", "ratelimit-policy",
+    "etag", "idempotent-replayed", "location", "retry-after", "x-request-id", "ratelimit", "ratelimit-policy",
     "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
 ]
 CORS_PREFLIGHT_MAX_AGE = 3600
@@ -423,6 +423,19 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {"task": "events.sweep_webhooks", "schedule": WEBHOOK_SWEEP_SECONDS},
 }
 # -- end of issue 14's block ----------------------------------------------------
+
+# -- idempotency keys (issue 15) -------------------------------------------------
+# An Idempotency-Key (crm.idempotency) is remembered this long after its first
+# use; a request holding one for longer than IDEMPOTENCY_LOCK_SECONDS without
+# answering is presumed dead and its key may be taken over. Expired keys are
+# deleted by crm.purge_idempotency_keys (hourly, Celery beat).
+IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 60 * 60)
+IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=5 * 60)
+CELERY_BEAT_SCHEDULE = {
+    **CELERY_BEAT_SCHEDULE,
+    "idempotency-keys-purge": {"task": "crm.purge_idempotency_keys", "schedule": 60 * 60},
+}
+# -- end of issue 15's idempotency block -------------------------------------------
 
 # Every line has its time (UTC), level, logger and, inside a request or a
 # task it enqueued, the request id; LOG_FORMAT=json writes one JSON object a

@@ -13,7 +13,7 @@ from django.db import transaction
 from . import services
 from .actors import Actor
 from .errors import DomainError, ValidationFailed
-from .models import ApiToken, Membership, Workspace
+from .models import ApiToken, IdempotencyKey, Membership, Workspace
 
 STAMPS = ("created_at", "updated_at", "created_by", "updated_by", "version")
 
@@ -202,3 +202,27 @@ class ApiTokenAdmin(ServiceModelAdmin):
             revoked += self.call(request, services.token_revoke, workspace=token.workspace,
                                  actor=self.actor(request), token=token)
         self.message_user(request, f"Revoked {revoked} token(s).")
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    """Read-only: keys are written by the API (crm.idempotency) and deleted
+    when they expire (crm.purge_idempotency_keys). The stored body is not
+    shown: it may hold a secret shown once (a new API token)."""
+
+    list_display = ("key", "workspace", "method", "path", "response_status", "claimed_at", "expires_at")
+    list_filter = ("method", "response_status", "workspace")
+    search_fields = ("key", "path")
+    list_select_related = ("workspace",)
+    fields = ("workspace", "key", "method", "path", "user", "fingerprint", "response_status", "response_headers",
+              "claimed_at", "locked_until", "completed_at", "expires_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -135,6 +135,24 @@ class PreconditionRequired(DomainError):
     message = "This write needs an If-Match header with the ETag of the version you read."
 
 
+class IdempotencyKeyInvalid(DomainError):
+    code = "idempotency_key_invalid"
+    message = ("Idempotency-Key must be 1 to 255 visible ASCII characters (a bare token, or a quoted "
+               "Structured Field string).")
+
+
+class IdempotencyKeyInUse(DomainError):
+    status = 409
+    code = "idempotency_key_in_use"
+    message = "A request with this Idempotency-Key is still being processed; retry once it has completed."
+
+
+class IdempotencyKeyReused(DomainError):
+    status = 422
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was used for another request (another method, path, body or caller)."
+
+
 def field_error(field: str, message: str, code: str = "invalid") -> ValidationFailed:
     """A validation error on one field, for services to raise."""
     return ValidationFailed(message, code=code, field=field)

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .secrets import EncryptedTextField
+
 
 class Workspace(models.Model):
     """A tenant. Every scoped row belongs to exactly one workspace."""
@@ -91,3 +93,34 @@ class VersionedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class IdempotencyKey(models.Model):
+    """One `Idempotency-Key` of a workspace (crm.idempotency): the request it
+    was first used for (its fingerprint) and, once that request completed,
+    the response it is replayed with. A row without `response_status` is a
+    request still running. The unique (workspace, key) is the claim: of two
+    requests with one key, one INSERT wins and the other is answered 409."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the caller, method, path and body.")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=2000)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    claimed_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(help_text="A running request older than this is presumed dead.")
+    expires_at = models.DateTimeField(db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    # Encrypted at rest (SECRETS_KEYS): a response may carry a secret shown once (a new API token).
+    response_body = EncryptedTextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="uniq_idempotency_key")]
+
+    def __str__(self):
+        return f"{self.key} ({self.method} {self.path})"

@@ -11,6 +11,16 @@ IF_MATCH = OpenApiParameter(
                 "Required (428 without it) when the server runs with REQUIRE_IF_MATCH=true.",
 )
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Makes a retry safe (IETF draft Idempotency-Key): 1 to 255 visible ASCII characters, e.g. a UUID, "
+                "scoped to the workspace and kept 24 hours. The first completed answer (2xx or 4xx) is stored; the "
+                "same request again with the key gets it back with `Idempotent-Replayed: true` and nothing runs. "
+                "409 `idempotency_key_in_use` while the first request runs; 422 `idempotency_key_reused` when the "
+                "key was used for another method, path, body or caller; 400 `idempotency_key_invalid`.",
+)
+IDEMPOTENT_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
     target_class = "crm.authentication.ApiTokenAuthentication"
@@ -46,8 +56,11 @@ class CrmAutoSchema(AutoSchema):
     declared by its view with an OpenApiResponse(ErrorSerializer, ...)."""
 
     def get_override_parameters(self):
-        """Writes of a versioned resource take If-Match (crm.viewsets)."""
+        """Writes of a versioned resource take If-Match (crm.viewsets); every
+        unsafe request takes an Idempotency-Key (crm.idempotency)."""
         parameters = super().get_override_parameters()
+        if self._idempotent() and not any(getattr(p, "name", None) == "Idempotency-Key" for p in parameters):
+            parameters = [*parameters, IDEMPOTENCY_KEY]
         model = getattr(getattr(self.view, "queryset", None), "model", None)
         versioned = model is not None and any(f.name == "version" for f in model._meta.concrete_fields)
         if versioned and self.method in ("PUT", "PATCH", "DELETE") and "{" in self.path and not any(
@@ -55,6 +68,11 @@ class CrmAutoSchema(AutoSchema):
         ):
             parameters = [*parameters, IF_MATCH]
         return parameters
+
+    def _idempotent(self) -> bool:
+        from .idempotency import IdempotentMixin
+
+        return self.method in IDEMPOTENT_METHODS and isinstance(self.view, IdempotentMixin)
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction=direction)
@@ -77,6 +95,14 @@ class CrmAutoSchema(AutoSchema):
                                                              "the request has no If-Match."),
                 "428",
             )
+        if self._idempotent():
+            for code, text in (("409", "`idempotency_key_in_use`: a request with this Idempotency-Key is still running."),
+                               ("422", "`idempotency_key_reused`: the Idempotency-Key was used for another request.")):
+                if code in responses:  # the operation's own meaning of the status, then the key's
+                    responses[code]["description"] = f"{responses[code]['description']} Or {text}"
+                else:
+                    responses[code] = self._get_response_for_code(OpenApiResponse(ErrorSerializer, description=text),
+                                                                  code)
         for code in codes:
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code)

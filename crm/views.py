@@ -15,7 +15,6 @@ from rest_framework.decorators import (
     throttle_classes,
 )
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from config.celery import app as celery_app
 
@@ -35,10 +34,10 @@ from .serializers import (
     MeSerializer,
     UserSerializer,
 )
-from .viewsets import WorkspaceViewSet
+from .viewsets import CrmAPIView, WorkspaceViewSet
 
 
-class MeView(APIView):
+class MeView(CrmAPIView):
     @extend_schema(operation_id="me_retrieve", responses=MeSerializer, tags=["account"])
     def get(self, request):
         user = request.user
@@ -47,7 +46,7 @@ class MeView(APIView):
         return Response(MeSerializer(data).data)
 
 
-class UsersView(APIView):
+class UsersView(CrmAPIView):
     """The workspace's members: the ids that owner_id and default_agent_id
     refer to. Admins add members."""
 
@@ -75,7 +74,7 @@ class UsersView(APIView):
 _LAST_ADMIN = OpenApiResponse(ErrorSerializer, description="`last_admin`: the workspace's only admin.")
 
 
-class UserDetailView(APIView):
+class UserDetailView(CrmAPIView):
     """One member. Admins change the role (PATCH) or remove the member (DELETE)."""
 
     permission_classes = [IsWorkspaceAdminOrReadOnly]

@@ -12,14 +12,20 @@ fields, integrations, conversations) answer every single-object response
 with `ETag: "<id>-<version>"`; writes pass `self.expected_version()` (from
 If-Match) to their service, which compares it under a row lock: 412 when
 stale, and with REQUIRE_IF_MATCH a 428 for an unconditional PATCH/PUT/DELETE.
+
+Both bases (WorkspaceViewSet, and CrmAPIView for the few routes that are
+not a workspace resource) take an Idempotency-Key on every unsafe request
+(crm.idempotency.IdempotentMixin), claimed after the preconditions.
 """
 import re
 
 from django.conf import settings
 from rest_framework import mixins, viewsets
+from rest_framework.views import APIView
 
 from .actors import Actor
 from .errors import PreconditionFailed, PreconditionRequired
+from .idempotency import IdempotentMixin
 from .services import is_versioned
 
 ETAG = re.compile(r'^(?:W/)?"(\d+)-(\d+)"$')
@@ -30,7 +36,12 @@ def etag(pk, version) -> str:
     return f'"{pk}-{version}"'
 
 
-class WorkspaceViewSet(viewsets.GenericViewSet):
+class CrmAPIView(IdempotentMixin, APIView):
+    """Base of an API view that is not a workspace resource (members, a
+    provider's signed callback, sendNotification): the Idempotency-Key."""
+
+
+class WorkspaceViewSet(IdempotentMixin, viewsets.GenericViewSet):
     workspace_field = "workspace"
 
     def __init_subclass__(cls, **kwargs):
@@ -68,9 +79,9 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
         return queryset
 
     # -- conditional writes -------------------------------------------------
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        # The precondition is checked before the body: a 428/412 never waits for a valid payload.
+    def check_preconditions(self, request, *args, **kwargs):
+        # The precondition is checked before the body: a 428/412 never waits for a valid payload,
+        # and claims no Idempotency-Key.
         model = getattr(self.queryset, "model", None)
         if (request.method in CONDITIONAL_METHODS and (self.lookup_url_kwarg or self.lookup_field) in kwargs
                 and model is not None and is_versioned(model)):

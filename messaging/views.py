@@ -3,13 +3,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from crm.actors import Actor
 from crm.openapi import ErrorSerializer
 from crm.permissions import IsWorkspaceAdminOrReadOnly
 from crm.throttling import TokenRateThrottle
-from crm.viewsets import WorkspaceModelViewSet, WorkspaceViewSet
+from crm.viewsets import CrmAPIView, WorkspaceModelViewSet, WorkspaceViewSet
 
 from . import selectors, services
 from .authentication import IntegrationSignatureAuthentication, IsSignedByIntegration
@@ -181,7 +180,7 @@ class MessageViewSet(mixins.RetrieveModelMixin, WorkspaceViewSet):
         return selectors.messages(queryset=queryset, workspace=self.workspace, actor=self.actor)
 
 
-class NotificationView(APIView):
+class NotificationView(CrmAPIView):
     @extend_schema(
         operation_id="notifications_send",
         summary="sendNotification: send a template to a contact (by client_id or phone)",
@@ -211,7 +210,7 @@ class IntegrationRateThrottle(TokenRateThrottle):
         return self.cache_format % {"scope": "integration", "ident": ident}
 
 
-class IntegrationStatusView(APIView):
+class IntegrationStatusView(CrmAPIView):
     """A provider reports a message's status change, signed with the integration's secret."""
 
     authentication_classes = [IntegrationSignatureAuthentication]
@@ -237,7 +236,7 @@ class IntegrationStatusView(APIView):
         return Response({"message_id": message.pk, "status": message.status, "updated": updated})
 
 
-class IntegrationInboundView(APIView):
+class IntegrationInboundView(CrmAPIView):
     """A contact wrote to us: the provider posts the message, signed like status reports."""
 
     authentication_classes = [IntegrationSignatureAuthentication]

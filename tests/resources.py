@@ -26,8 +26,11 @@ a member's 403 where writes (or reads) are admin-only; a 404 in the error
 format for another workspace's object on every detail route; an unknown
 body key (assert_unknown_key_rejected); on versioned resources an ETag on
 every single-object response, a 412 for a stale If-Match and, with
-REQUIRE_IF_MATCH, a 428 for an unconditional PATCH or DELETE; and the same
-number of queries for a page of 1 and of 50 rows (lists and bulk writes).
+REQUIRE_IF_MATCH, a 428 for an unconditional PATCH or DELETE; the same
+number of queries for a page of 1 and of 50 rows (lists and bulk writes);
+and every create, update, delete and bulk write sent twice with one
+Idempotency-Key runs once, the second answer being the first replayed
+(crm/idempotency.py).
 
 tests/test_routes.py fails when an API route has no test class built on
 this mixin (it maps classes to routes through list_url, detail_url and
@@ -137,16 +140,25 @@ class APIResourceTests:
         super().__init_subclass__(**kwargs)
         absent = set()
         if cls.list_url is None:
-            absent |= {"test_list", "test_list_query_count", "test_create", "test_member_reads"}
+            absent |= {"test_list", "test_list_query_count", "test_create", "test_member_reads",
+                       "test_create_is_replayed"}
         if cls.detail_url is None:
             absent |= {"test_retrieve", "test_update", "test_replace", "test_delete", "test_stale_if_match_is_412",
+                       "test_update_is_replayed", "test_delete_is_replayed",
                        "test_unconditional_write_is_428_when_if_match_is_required"}
         if cls.model is None or not is_versioned(cls.model) or cls.update_payload is None:
             absent |= {"test_stale_if_match_is_412", "test_unconditional_write_is_428_when_if_match_is_required"}
         if cls.bulk is None:
-            absent |= {"test_bulk", "test_bulk_query_count", "test_bulk_of_another_workspace_is_404"}
+            absent |= {"test_bulk", "test_bulk_query_count", "test_bulk_of_another_workspace_is_404",
+                       "test_bulk_is_replayed"}
         if not cls.actions:
             absent.add("test_actions")
+        if cls.create_status is None:
+            absent.add("test_create_is_replayed")
+        if cls.update_payload is None:
+            absent.add("test_update_is_replayed")
+        if cls.delete_status is None:
+            absent.add("test_delete_is_replayed")
         for name in absent:
             setattr(cls, name, None)
 
@@ -459,6 +471,61 @@ class APIResourceTests:
         body = response.json()
         assert body["code"] == "not_found" and body["ids"] == [theirs.pk], body
         assert (self.state(mine), self.state(theirs)) == before
+
+    # -- Idempotency-Key -----------------------------------------------------------
+    def _twice(self, send) -> tuple:
+        """Sends a write twice with one Idempotency-Key: the second answer
+        must be the first, replayed."""
+        key = f"test-{self.__class__.__name__}-{id(send)}"
+        first, second = send({"HTTP_IDEMPOTENCY_KEY": key}), send({"HTTP_IDEMPOTENCY_KEY": key})
+        assert first.status_code < 300, first.content[:300]
+        assert "Idempotent-Replayed" not in first
+        assert second.get("Idempotent-Replayed") == "true", (second.status_code, second.content[:300])
+        assert (second.status_code, second.content) == (first.status_code, first.content)
+        assert second.get("ETag") == first.get("ETag") and second.get("Location") == first.get("Location")
+        return first, second
+
+    def test_create_is_replayed(self, api_client):
+        workspace = api_client.workspace
+        before = self.count(workspace)
+        payload = self.create_payload(workspace)
+
+        def send(headers):
+            for value in payload.values():  # an upload is read again from its start
+                if hasattr(value, "seek"):
+                    value.seek(0)
+            if self.multipart:
+                return api_client.post(self.list_for(workspace), payload, format="multipart", **headers)
+            return api_client.post(self.list_for(workspace), payload, format="json", **headers)
+
+        self._twice(send)
+        assert self.count(workspace) == before + 1
+
+    def test_update_is_replayed(self, api_client):
+        workspace = api_client.workspace
+        obj = self.make(workspace)
+        version = getattr(self.reread(obj), "version", None)
+        self._twice(lambda headers: api_client.patch(self.detail_for(obj, workspace), self.update_payload,
+                                                     format="json", **headers))
+        self.assert_updated(self.reread(obj))
+        if self.versioned:
+            assert self.reread(obj).version == version + 1, "the replay wrote again"
+
+    def test_delete_is_replayed(self, api_client):
+        workspace = api_client.workspace
+        obj = self.make(workspace)
+        first, _ = self._twice(lambda headers: api_client.delete(self.detail_for(obj, workspace), **headers))
+        assert first.status_code == self.delete_status
+        self.assert_deleted(obj)
+
+    def test_bulk_is_replayed(self, api_client):
+        workspace = api_client.workspace
+        objects = [self.make(workspace) for _ in range(2)]
+        bulk = self.bulk
+        first, _ = self._twice(lambda headers: getattr(api_client, bulk.method)(
+            self.list_for(workspace), bulk.payload(objects), format="json", **headers))
+        assert first.status_code == bulk.status
+        assert all(bulk.changed(self.reread(obj)) for obj in objects)
 
     # -- other routes ------------------------------------------------------------
     def test_actions(self, api_client):

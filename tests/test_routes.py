@@ -160,3 +160,24 @@ def test_allowed_routes_exist_and_are_tested(path):
     source = (TESTS / entry.covered_by).read_text()
     static_parts = [part for part in PLACEHOLDER.split(path) if part]
     assert all(part in source for part in static_parts), f"{entry.covered_by} never calls {path}"
+
+
+def test_every_api_route_taking_an_unsafe_method_honours_idempotency_keys():
+    """An Idempotency-Key is handled in one place (crm.idempotency.IdempotentMixin,
+    a base of WorkspaceViewSet and CrmAPIView): a route whose view lacks it fails here."""
+    from crm.idempotency import IdempotentMixin
+
+    unsafe = {"post", "put", "patch", "delete"}
+    offenders, checked = [], 0
+    for route, callback in api_routes().items():
+        cls = view_class(callback)
+        if not route.startswith(API_PREFIX) or not isinstance(cls, type):
+            continue
+        actions = getattr(callback, "actions", None)
+        methods = set(actions) if actions is not None else {m for m in unsafe if hasattr(cls, m)}
+        if methods & unsafe:
+            checked += 1
+            if not issubclass(cls, IdempotentMixin):
+                offenders.append(f"{route} ({cls.__name__})")
+    assert checked >= 20
+    assert not offenders, f"Routes taking POST/PUT/PATCH/DELETE without Idempotency-Key handling: {offenders}"
