@@ -68,7 +68,7 @@ def check(condition, message):
 
 
 def stats(values):
-    return cb.percentile(values, 50), cb.percentile(values, 95)
+    return cb.percentile(values, 0.5), cb.percentile(values, 0.95)
 
 
 def existing_rows(workspace_id, count):
