@@ -38,7 +38,8 @@ ROW_FIELDS = (
     "secondary_phone", "address", "city", "country", "code", "title", "note", "logo", "label_id", "stage_id",
     "external_client_id", "default_agent_id", "owner_id", "visibility_type", "visibility_ids", "organization_id",
     "custom_fields", "integration_meta", "disabled", "created_at", "updated_at", "created_by_id", "updated_by_id",
-    "deleted_at", "archived_by", "merged_into_id", "version",
+    "deleted_at", "archived_by", "merged_into_id", "version", "media", "cover_photo", "company_namespace", "creator",
+    "editor",
     # one LEFT JOIN each, read into the same row (no model instances)
     "label__name", "label__color", "label__icon",
     "organization__name", "organization__surname", "organization__email", "organization__phone",
@@ -93,7 +94,7 @@ def contact_search(queryset: QuerySet, text: str) -> QuerySet:
 
 _ROWS_SQL: dict = {}
 _WS_SENTINEL, _ID_SENTINEL = -7_301_911, -7_301_912
-_JSON_FIELDS = ("visibility_ids", "custom_fields", "integration_meta")
+_JSON_FIELDS = ("visibility_ids", "custom_fields", "integration_meta", "media", "company_namespace", "creator", "editor")
 DEFINITIONS_COLUMN = "custom_field_definitions"
 
 
@@ -321,7 +322,7 @@ def contact_history(*, workspace: Workspace, actor: Actor, contact_id: int) -> Q
 
 
 # -- duplicates ------------------------------------------------------------------------
-# kind in contacts_duplicatekey (migration 0010) -> the reason on the wire
+# kind in contacts_duplicatekey (migration 0012) -> the reason on the wire
 DUPLICATE_REASONS = {"email": "email", "phone": "phone", "external_id": "external_client_id"}
 DUPLICATE_FIELDS = ("id", "name", "surname", "email", "phone", "external_client_id", "updated_at")
 GROUP_MEMBERS_MAX = 50

@@ -41,11 +41,13 @@ from .lifecycle import (
 )
 from .merge import MERGE_MAX, MergeResult, contact_merge
 from .rules import ContactValues, CustomFieldValue
+from .saved_views import view_create, view_delete, view_get, view_update, views_visible
 
 __all__ = [
     "BATCH_MAX", "BatchFailed", "ItemResult", "contacts_batch", "MERGE_MAX", "MergeResult", "contact_merge",
     "BULK_UPDATE_MAX", "BulkResult", "ContactValues", "ContactsNotEditable", "CustomFieldValue",
     "contact_archive", "contact_bulk_update", "contact_create", "contact_erase", "contact_for_messaging",
     "contact_for_phone", "contact_for_sender", "contact_restore", "contact_update", "contact_upsert", "contact_validate",
-    "contacts_bulk_upsert", "contacts_bulk_upsert_matching", "MATCH_KEYS", "custom_field_create", "custom_field_delete", "custom_field_update",
+    "contacts_bulk_upsert", "contacts_bulk_upsert_matching", "MATCH_KEYS", "custom_field_create", "view_create",
+    "view_delete", "view_get", "view_update", "views_visible", "custom_field_delete", "custom_field_update",
 ]

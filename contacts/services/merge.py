@@ -178,11 +178,11 @@ def _merge(workspace, actor: Actor, primary_id: int, ids: list[int], prefer: dic
         if taken and other.external_client_id == taken:
             other.external_client_id = None
         other.version += 1
-        other.updated_at, other.updated_by = now, actor.user
+        other.updated_at, other.updated_by, other.editor = now, actor.user, actor.stamp
     Contact.objects.bulk_update(others, ["deleted_at", "archived_by", "merged_into", "external_client_id", "version",
-                                         "updated_at", "updated_by"])
+                                         "updated_at", "updated_by", "editor"])
     primary.version += 1
-    primary.updated_at, primary.updated_by = now, actor.user
+    primary.updated_at, primary.updated_by, primary.editor = now, actor.user, actor.stamp
     primary.save()
     # links: tags and sub-owners united, persons and conversations moved (one statement each)
     through = Contact.sub_owners.through
@@ -194,7 +194,8 @@ def _merge(workspace, actor: Actor, primary_id: int, ids: list[int], prefer: dic
     through.objects.bulk_create([through(contact_id=primary_id, user_id=u) for u in moved["sub_owner_ids"]],
                                 ignore_conflicts=True)
     if person_ids:
-        persons.update(organization_id=primary_id, version=F("version") + 1, updated_at=now, updated_by=actor.user)
+        persons.update(organization_id=primary_id, version=F("version") + 1, updated_at=now, updated_by=actor.user,
+                       editor=actor.stamp)
     if conversation_ids:
         open_status = conversation_model.Status.OPEN
         primary_open = conversation_model.objects.filter(contact_id=primary_id, status=open_status).values("integration_id")
