@@ -145,6 +145,7 @@ INSTALLED_APPS = [
     "imports",
     "events",
     "exports",
+    "privacy",
 ]
 
 MIDDLEWARE = [

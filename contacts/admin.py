@@ -3,10 +3,10 @@ acting staff user: the same rules, defaults and errors as the API."""
 from django import forms
 from django.contrib import admin, messages
 
-from crm.admin import ServiceAdminForm, ServiceModelAdmin
+from crm.admin import ReadOnlyModelAdmin, ServiceAdminForm, ServiceModelAdmin
 
 from . import services
-from .models import Contact, ContactView, CustomFieldDefinition
+from .models import Contact, ContactView, CustomFieldDefinition, SuppressedIdentifier
 from .services.rules import MAX_LENGTH, CustomFieldValue
 
 
@@ -189,3 +189,15 @@ class ContactViewAdmin(ServiceModelAdmin):
 
     def delete_model(self, request, obj):
         self.call(request, services.view_delete, workspace=obj.workspace, actor=self.actor(request), view=obj)
+
+
+# Written by the privacy erase only (digests, no personal data): looked at here.
+@admin.register(SuppressedIdentifier)
+class SuppressedIdentifierAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "workspace", "kind", "digest", "created_by", "created_at"]
+    search_fields = ["digest", "workspace__name"]
+    list_filter = ["kind", "workspace", "created_at"]
+    list_select_related = ["workspace", "created_by"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False

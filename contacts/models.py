@@ -229,3 +229,30 @@ class ContactView(VersionedModel, WorkspaceScopedModel):
 
     def __str__(self):
         return self.name
+
+
+class SuppressedIdentifier(models.Model):
+    """An identifier of a person erased on request (privacy erase with
+    suppress): a write that would create a contact carrying it is refused
+    (contacts.services.suppression). Only a SHA-256 digest of the workspace
+    and the normalized value is kept, never the value."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone"
+        EXTERNAL_CLIENT_ID = "external_client_id", "External client id"
+
+    workspace = models.ForeignKey("crm.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)
+    digest = models.CharField(max_length=64)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "digest"], name="uniq_suppressed_digest")]
+
+    def __str__(self):
+        return f"{self.kind} {self.digest[:12]}…"

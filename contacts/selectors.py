@@ -322,7 +322,7 @@ def contact_history(*, workspace: Workspace, actor: Actor, contact_id: int) -> Q
 
 
 # -- duplicates ------------------------------------------------------------------------
-# kind in contacts_duplicatekey (migration 0012) -> the reason on the wire
+# kind in contacts_duplicatekey (migration 0014) -> the reason on the wire
 DUPLICATE_REASONS = {"email": "email", "phone": "phone", "external_id": "external_client_id"}
 DUPLICATE_FIELDS = ("id", "name", "surname", "email", "phone", "external_client_id", "updated_at")
 GROUP_MEMBERS_MAX = 50
@@ -414,3 +414,27 @@ def duplicate_groups(*, workspace: Workspace, actor: Actor, after: tuple[str, st
                        "contacts": contacts[:GROUP_MEMBERS_MAX]})
     last = keys[-1]
     return groups, ((last[0], last[1]) if has_next else None)
+IDENTIFIER_FIELDS = ("email", "phone", "secondary_phone", "external_client_id")
+
+
+def contacts_identified_by(*, workspace: Workspace, actor: Actor, contact_id: int | None = None, email: str = "",
+                           phone: str = "", external_client_id: str = "") -> list[dict]:
+    """Every contact (archived too) the actor may see that one identifier
+    names: the id, the email (any case), the phone (as phone, secondary
+    phone, or the external id messaging keys phone contacts by; give it
+    E.164) or the external_client_id. Rows {id, email, phone,
+    secondary_phone, external_client_id}, by id."""
+    from django.db.models import Q
+
+    queryset = contacts_visible(workspace=workspace, actor=actor)
+    if contact_id is not None:
+        match = Q(pk=contact_id)
+    elif email:
+        match = Q(email__iexact=email.strip())
+    elif phone:
+        match = Q(phone=phone) | Q(secondary_phone=phone) | Q(external_client_id=phone)
+    elif external_client_id:
+        match = Q(external_client_id=external_client_id.strip())
+    else:
+        return []
+    return list(queryset.filter(match).order_by("id").values("id", *IDENTIFIER_FIELDS))

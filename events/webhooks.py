@@ -56,6 +56,7 @@ EVENT_TYPES = (
     "custom_field.created", "custom_field.updated", "custom_field.deleted",
     "contact_view.created", "contact_view.updated", "contact_view.deleted",
     "import_job.succeeded", "import_job.failed", "import_job.cancelled",
+    "export_job.succeeded", "export_job.failed", "export_job.cancelled", "privacy.erased",
     "conversation.opened", "conversation.closed",
     "message.created", "message.sent", "message.delivered", "message.read", "message.failed", "message.received",
     "webhook.disabled", "webhook.test",

@@ -419,3 +419,91 @@ def _write_pass(job: ImportJob, actor: Actor, import_file: ImportFile, owner: st
             if on_progress:
                 on_progress(locked)
     _finish(job.pk, owner, ImportJob.Status.SUCCEEDED, progress=100, total_rows=F("processed_rows"))
+
+
+# -- erasure -------------------------------------------------------------------
+class IdentifierMatcher:
+    """Does a CSV row hold one of a person's identifiers? Cells are compared
+    as the import would read them: emails in any case, phones in any format
+    that normalizes to the same E.164 number (a cheap digits test first: only
+    cells ending in a needle's last six digits are parsed), external ids trimmed."""
+
+    def __init__(self, *, emails, phones, external_ids, region):
+        self.texts = {e.strip().lower() for e in emails if e} | {x.strip() for x in external_ids if x}
+        self.phones = {p for p in phones if p}
+        self.tails = {"".join(ch for ch in p if ch.isdigit())[-6:] for p in self.phones}
+        self.texts |= self.phones
+        self.region = region
+
+    def match(self, cells) -> bool:
+        from contacts.validators import normalize_phone
+
+        for cell in cells:
+            text = str(cell or "").strip()
+            if not text:
+                continue
+            if text in self.texts or text.lower() in self.texts:
+                return True
+            if self.phones:
+                digits = "".join(ch for ch in text if ch.isdigit())
+                if len(digits) >= 6 and digits[-6:] in self.tails:
+                    try:
+                        if normalize_phone(text, region=self.region) in self.phones:
+                            return True
+                    except ValueError:
+                        pass
+        return False
+
+
+def import_rows_erase(*, workspace: Workspace, actor: Actor, emails=(), phones=(), external_ids=()) -> int:
+    """Erases a person's rows from what imports keep (privacy erase): the rows
+    of the workspace's stored files that hold one of the identifiers are
+    removed from the files (rewritten as UTF-8 with their delimiter), and
+    the rejected rows of the error reports (errors.csv) that hold one are
+    deleted. Returns how many rows went. Only workspace admins."""
+    import csv
+    import io
+    import tempfile
+
+    from django.core.files import File
+
+    if not actor.is_workspace_admin:
+        raise DomainError("Only workspace admins may erase import rows.", code="permission_denied")
+    needles = IdentifierMatcher(emails=emails, phones=phones, external_ids=external_ids, region=workspace.default_phone_region)
+    if not (needles.texts or needles.phones):
+        return 0
+    erased = 0
+    for import_file in ImportFile.objects.filter(workspace=workspace).order_by("id"):
+        path = storage_path(workspace.pk, import_file.file_name)
+        if not default_storage.exists(path):
+            continue
+        removed = 0
+        with tempfile.TemporaryFile() as out:
+            text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+            try:
+                with open_stream(workspace.pk, import_file.file_name) as stream:
+                    writer = csv.writer(text, delimiter=stream.delimiter)
+                    if stream.header is not None:
+                        writer.writerow(stream.header)
+                    for _, cells in stream:
+                        if needles.match(cells):
+                            removed += 1
+                        else:
+                            writer.writerow(cells)
+            except CsvFileError:
+                continue  # unreadable as CSV: no row to find (an import of it fails too)
+            text.flush()
+            if removed:
+                size = out.tell()
+                out.seek(0)
+                default_storage.delete(path)
+                default_storage.save(path, File(out))
+                ImportFile.objects.filter(pk=import_file.pk).update(size=size, updated_at=timezone.now(),
+                                                                    updated_by=actor.user)
+            text.detach()
+        erased += removed
+    doomed = [pk for pk, cells in ImportJobError.objects.filter(job__workspace=workspace)
+              .values_list("pk", "cells").iterator(chunk_size=2000) if needles.match(cells)]
+    if doomed:
+        ImportJobError.objects.filter(pk__in=doomed).delete()
+    return erased + len(doomed)

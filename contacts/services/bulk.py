@@ -55,7 +55,7 @@ from events import services as events
 from tags.models import Tag
 
 from ..models import Contact, ContactTag
-from . import access, references, rules
+from . import access, references, rules, suppression
 from . import changes as history
 from .lifecycle import EXTERNAL_ID_TAKEN
 
@@ -229,7 +229,27 @@ def contacts_bulk_upsert(
 ) -> BulkResult:
     """Writes `rows` (see the module doc); `fields` are the columns the import
     carries (an update only touches those). Returns created/updated counts
-    and, `with_ids` (the JSON batch), the contact id of each row written."""
+    and, `with_ids` (the JSON batch), the contact id of each row written.
+    A row that would create a person erased on request (the suppression
+    list) is not written: it comes back in `rejected` (`suppressed`)."""
+    refused = suppression.refused(workspace, rows) if rows else {}
+    if not refused:
+        return _bulk_upsert(workspace=workspace, actor=actor, rows=rows, tags=tags, defaults=defaults, fields=fields,
+                            with_ids=with_ids)
+    keep = [i for i in range(len(rows)) if i not in refused]
+    inner = _bulk_upsert(
+        workspace=workspace, actor=actor, rows=[rows[i] for i in keep],
+        tags=[tags[i] for i in keep] if tags is not None else None, defaults=defaults, fields=fields,
+        with_ids=with_ids,
+    )
+    return BulkResult(
+        created=inner.created, updated=inner.updated,
+        rejected=sorted([(keep[i], why) for i, why in inner.rejected] + list(refused.items()), key=lambda r: r[0]),
+        ids={keep[i]: pk for i, pk in inner.ids.items()}, updated_rows={keep[i] for i in inner.updated_rows},
+    )
+
+
+def _bulk_upsert(*, workspace, actor, rows, tags, defaults, fields, with_ids) -> BulkResult:
     if not rows:
         return BulkResult()
     unknown = set().union(*rows) - set(WRITABLE)

@@ -187,7 +187,7 @@ def main():
             cb.log("filling contacts_duplicatekey ...")
             from importlib import import_module
 
-            cur.execute(import_module("contacts.migrations.0012_contact_merged_into_duplicate_keys").POSTGRES_REBUILD)
+            cur.execute(import_module("contacts.migrations.0014_contact_merged_into_duplicate_keys").POSTGRES_REBUILD)
     admin = fx.admin
     actor = Actor.member(admin, "admin")
     client = APIClient()

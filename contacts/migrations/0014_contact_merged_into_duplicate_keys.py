@@ -9,9 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        # also merges the two branches of 0010 (seed 004 fields; field values -> saved views)
-        ('contacts', '0010_contact_seed_004_fields'),
-        ('contacts', '0011_contact_views'),
+        ('contacts', '0013_suppressed_identifier'),
         ('crm', '0001_initial'),
         ('labels', '0003_contactlabel_version'),
         ('tags', '0002_tag_version'),
