@@ -1,24 +1,12 @@
 from rest_framework import serializers
 
-from crm.serializers import MAX_ID, StrictCharField
+from crm.serializers import MAX_ID, StrictInputSerializer
 
 from .columns import COLUMNS
 from .models import ExportJob
 
 
-class _StrictInput(serializers.Serializer):
-    """Unknown input keys are a 400 `unknown_field` naming each key."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = {str(k): [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
-                       for k in data if k not in self.fields}
-            if unknown:
-                raise serializers.ValidationError(unknown)
-        return super().to_internal_value(data)
-
-
-class ExportJobCreateSerializer(_StrictInput):
+class ExportJobCreateSerializer(StrictInputSerializer):
     format = serializers.ChoiceField(choices=ExportJob.Format.choices, default=ExportJob.Format.CSV)
     search = serializers.DictField(
         required=False, allow_empty=True,
@@ -56,4 +44,4 @@ class ExportJobSerializer(serializers.ModelSerializer):
         return f"/v1/crm/exports/{job.pk}/download"
 
 
-__all__ = ["ExportJobCreateSerializer", "ExportJobCreatedSerializer", "ExportJobSerializer", "StrictCharField"]
+__all__ = ["ExportJobCreateSerializer", "ExportJobCreatedSerializer", "ExportJobSerializer"]

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from crm.serializers import MAX_ID, StrictBooleanField, StrictCharField
+from crm.serializers import MAX_ID, StrictBooleanField, StrictCharField, StrictInputSerializer
 
 from contacts.serializers import ContactSerializer
 from events.serializers import EventSerializer
@@ -10,19 +10,7 @@ from .models import ErasureReceipt
 from .services import receipt_data
 
 
-class _StrictInput(serializers.Serializer):
-    """Unknown input keys are a 400 `unknown_field` naming each key."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = {str(k): [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
-                       for k in data if k not in self.fields}
-            if unknown:
-                raise serializers.ValidationError(unknown)
-        return super().to_internal_value(data)
-
-
-class ErasureRequestSerializer(_StrictInput):
+class ErasureRequestSerializer(StrictInputSerializer):
     contact_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     email = StrictCharField(max_length=254, required=False)
     phone = StrictCharField(max_length=64, required=False, help_text="Any format; matched in E.164.")

@@ -18,7 +18,7 @@ from exports.columns import Neutralized
 from exports.models import ExportJob
 from imports.selectors import neutralize
 from tests.contacts.factories import ContactFactory
-from tests.factories import SYSTEM, actor_of
+from tests.factories import SYSTEM
 
 from .conftest import csv_rows, download, job_of, run, start, stored_exports
 
