@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from contacts.services import contacts_bulk_upsert
+from contacts.services import MATCH_KEYS, contacts_bulk_upsert, contacts_bulk_upsert_matching
 from crm import metrics
 from crm.actors import Actor
 from crm.errors import Conflict, DomainError, NotFound, PayloadTooLarge, field_error
@@ -146,17 +146,22 @@ def import_validate(
 # -- jobs --------------------------------------------------------------------
 def import_job_create(
     *, workspace: Workspace, actor: Actor, file_name: str, skip_errors: bool = False, mapping: dict | None = None,
-    validate_only: bool = False, enqueue: bool = True,
+    validate_only: bool = False, match_on: list[str] | None = None, enqueue: bool = True,
 ) -> ImportJob:
-    """Creates a queued job and enqueues its task once the transaction commits."""
+    """Creates a queued job and enqueues its task once the transaction commits.
+    `match_on`: the keys rows match existing contacts by, in order
+    (contacts.services.MATCH_KEYS; default external_client_id)."""
     _import_file(workspace, file_name)
     for header, target in (mapping or {}).items():
         if not isinstance(header, str) or (target is not None and not isinstance(target, str)):
             raise field_error("mapping", "mapping is an object {header: field name}.")
+    match_on = list(match_on or [])
+    if any(key not in MATCH_KEYS for key in match_on) or len(set(match_on)) != len(match_on):
+        raise field_error("match_on", f"An ordered list of distinct keys among {', '.join(MATCH_KEYS)}.")
     with transaction.atomic():
         job = ImportJob.objects.create(
             workspace=workspace, file_name=file_name, skip_errors=skip_errors, mapping=mapping or {},
-            validate_only=validate_only, created_by=actor.user, updated_by=actor.user,
+            validate_only=validate_only, match_on=match_on, created_by=actor.user, updated_by=actor.user,
         )
         if enqueue:
             import_job_enqueue(job.pk)
@@ -455,11 +460,11 @@ def _refused_rows(chunk, result, plan) -> list:
     starter may not), as rejected rows with their cells, for errors.csv."""
     if not result.rejected:
         return []
-    header = plan.header_of("external_client_id")
     cells = chunk.cells_by_row()
     refused = []
     for index, why in result.rejected:
         row = chunk.valid[index][0]
+        header = plan.header_of(why.field or "external_client_id")
         refused.append((row, cells.get(row, []), [Issue(row, header, why.code, why.message)]))
     return refused
 
@@ -478,6 +483,8 @@ def _write_pass(job: ImportJob, actor: Actor, import_file: ImportFile, owner: st
         with_tags = "tags" in plan.fields
         defaults = {"label_id": label_get_default(workspace=workspace).pk, "owner_id": actor.user_id}
         errors = list(job.errors)
+        # match_on beyond the external id: rows are matched (locked) first, then written by id or inserted
+        matching = bool(job.match_on) and job.match_on != ["external_client_id"]
         for chunk in iter_chunks(stream, plan, references, region=workspace.default_phone_region,
                                  start=job.checkpoint, size_bytes=import_file.size):
             with transaction.atomic():
@@ -487,9 +494,15 @@ def _write_pass(job: ImportJob, actor: Actor, import_file: ImportFile, owner: st
                 for _, values in chunk.valid:
                     values.pop("tags", None)
                     rows.append(values)
-                result = contacts_bulk_upsert(
-                    workspace=workspace, actor=actor, rows=rows, tags=tag_ids, defaults=defaults, fields=fields
-                )
+                if matching:
+                    result = contacts_bulk_upsert_matching(
+                        workspace=workspace, actor=actor, rows=rows, tags=tag_ids, defaults=defaults, fields=fields,
+                        match_on=job.match_on,
+                    )
+                else:
+                    result = contacts_bulk_upsert(
+                        workspace=workspace, actor=actor, rows=rows, tags=tag_ids, defaults=defaults, fields=fields
+                    )
                 invalid = chunk.invalid + _refused_rows(chunk, result, plan)
                 errors_grew = _record_errors(locked, invalid, errors)
                 locked.checkpoint = chunk.consumed

@@ -220,3 +220,24 @@ class TestErasureReceiptResource(APIResourceTests):
 
         ContactFactory(workspace=workspace, email="gone@example.com")
         return privacy_erase(workspace=workspace, actor=SYSTEM, email="gone@example.com")
+
+
+def test_admin_shows_receipts_and_the_suppression_list_read_only(api_client):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    ContactFactory(workspace=api_client.workspace, email="z@example.com")
+    receipt = erase(api_client, email="z@example.com", suppress=True).json()
+    User = get_user_model()
+    staff = User.objects.create_superuser(email="staff@example.com", password="pw-123456789",
+                                          **({"username": "staff"} if hasattr(User, "username") else {}))
+    client = Client()
+    client.force_login(staff)
+    assert client.get("/admin/privacy/erasurereceipt/?q=x").status_code == 200
+    page = client.get("/admin/privacy/erasurereceipt/?suppress__exact=1")
+    assert page.status_code == 200 and f"/admin/privacy/erasurereceipt/{receipt['id']}/" in page.content.decode()
+    page = client.get("/admin/contacts/suppressedidentifier/?kind__exact=email")
+    assert page.status_code == 200 and "z@example.com" not in page.content.decode()
+    assert client.get("/admin/privacy/erasurereceipt/add/").status_code == 403
+    assert client.post(f"/admin/privacy/erasurereceipt/{receipt['id']}/delete/", {"post": "yes"}).status_code == 403
+    assert ErasureReceipt.objects.filter(pk=receipt["id"]).exists()

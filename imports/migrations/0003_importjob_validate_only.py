@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("imports", "0001_initial")]
+    dependencies = [("imports", "0002_import_job_match_on")]
 
     operations = [
         migrations.AddField(
