@@ -537,8 +537,7 @@ def _custom_q(workspace_id: int, c: Condition) -> Q:
     code, kind = f.column, f.kind
     values = _field_values(workspace_id, code)
 
-    def having(queryset) -> Q:
-        return Q(pk__in=queryset.values("contact_id"))
+    having = _having
 
     if op == "is_empty":
         return _lacking(values)
@@ -546,6 +545,10 @@ def _custom_q(workspace_id: int, c: Condition) -> Q:
         return having(values)
     negate = op in ("neq", "not_in", "not_contains")
     positive = {"neq": "eq", "not_in": "in", "not_contains": "contains"}.get(op, op)
+    if kind == "c_date" and connection.vendor == "postgresql":
+        # dates are also numbers there (yyyymmdd, migration 0013): an index-only range
+        kind = "c_number"
+        value = [_date_number(v) for v in value] if isinstance(value, list) else _date_number(value)
     if kind == "c_number":
         lookups = {"eq": "number", "in": "number__in", "gt": "number__gt", "gte": "number__gte", "lt": "number__lt",
                    "lte": "number__lte"}
@@ -582,6 +585,19 @@ def _custom_q(workspace_id: int, c: Condition) -> Q:
         else:  # gt, gte, lt, lte (dates)
             matched = keyed.filter(**{f"key__{positive}": key(value)})
     return _lacking(matched) if negate else having(matched)
+
+
+def _having(rows: QuerySet) -> Q:
+    """Contacts with a row in `rows` (a queryset with contact_id): EXISTS.
+    In a group of its own PostgreSQL makes it a semi-join (driven from the
+    side table's index when that is selective); inside an OR of groups it is
+    one probe of the (contact_id, ...) unique index a row, where IN would
+    rescan or hash the whole subquery."""
+    return Q(Exists(rows.filter(contact_id=OuterRef("pk"))))
+
+
+def _date_number(value: str) -> float:
+    return float(value.replace("-", ""))
 
 
 def _lacking(rows: QuerySet) -> Q:
@@ -640,9 +656,12 @@ def _text_q(f: FieldSpec, op: str, value, workspace: Workspace) -> Q:
     q = Q(lookup_class(target, value))
     if op == "contains" and f.searchable and connection.vendor == "postgresql":
         # contacts_contactsearch's document holds this column (lower-cased): its
-        # trigram index finds the candidates
+        # trigram index finds the candidates, checked against the column in the
+        # subquery itself, so the contacts are walked in order against a small
+        # set of ids (never a scan of every contact's column)
         pattern = f"%{connection.ops.prep_for_like_query(value.lower())}%"
-        q &= Q(id__in=RawSQL(SEARCH_SQL, [pattern]))
+        candidates = Contact.objects.filter(id__in=RawSQL(SEARCH_SQL, [pattern])).filter(q).values("id")
+        return Q(id__in=candidates)
     return q
 
 
@@ -651,11 +670,11 @@ def _set_q(op: str, values, rows_of, *, resolve, every: QuerySet) -> Q:
     if op == "is_empty":
         return _lacking(every)
     if op == "is_not_empty":
-        return Q(pk__in=every.values("contact_id"))
+        return _having(every)
     ids = [resolve(v) for v in values]
     known = [i for i in ids if i is not None]
     if op == "has_any":
-        return Q(pk__in=rows_of(known).values("contact_id")) if known else Q(pk__in=[])
+        return _having(rows_of(known)) if known else Q(pk__in=[])
     if op == "has_none":
         return _lacking(rows_of(known)) if known else Q()
     # has_all: one semi-join a value (each served by the (tag, contact) index)
@@ -663,7 +682,7 @@ def _set_q(op: str, values, rows_of, *, resolve, every: QuerySet) -> Q:
         return Q(pk__in=[])
     q = Q()
     for i in dict.fromkeys(known):
-        q &= Q(pk__in=rows_of([i]).values("contact_id"))
+        q &= _having(rows_of([i]))
     return q
 
 
@@ -821,7 +840,7 @@ def search_keys(*, workspace: Workspace, queryset: QuerySet, spec: SearchSpec) -
     code, kind = custom.field.column, custom.field.kind
     join = FilteredRelation("field_values", condition=Q(field_values__workspace_id=workspace.pk,
                                                           field_values__code=code))
-    if kind == "c_number":
+    if kind == "c_number" or (kind == "c_date" and connection.vendor == "postgresql"):
         having = queryset.annotate(_cf=join).filter(_cf__number__isnull=False).annotate(
             **{CUSTOM_SORT_KEY: F("_cf__number")})
         present = _field_values(workspace.pk, code).filter(number__isnull=False)
