@@ -546,7 +546,7 @@ def _custom_q(workspace_id: int, c: Condition) -> Q:
     negate = op in ("neq", "not_in", "not_contains")
     positive = {"neq": "eq", "not_in": "in", "not_contains": "contains"}.get(op, op)
     if kind == "c_date" and connection.vendor == "postgresql":
-        # dates are also numbers there (yyyymmdd, migration 0013): an index-only range
+        # dates are also numbers there (yyyymmdd, migration 0015): an index-only range
         kind = "c_number"
         value = [_date_number(v) for v in value] if isinstance(value, list) else _date_number(value)
     if kind == "c_number":

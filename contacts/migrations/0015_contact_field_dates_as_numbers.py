@@ -46,6 +46,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("contacts", "0012_merge_0010_contact_seed_004_fields_0011_contact_views")]
+    dependencies = [("contacts", "0014_contact_merged_into_duplicate_keys")]
 
     operations = [migrations.RunPython(forward, backward, elidable=False)]
