@@ -20,7 +20,7 @@ from rest_framework import serializers
 
 from crm.aliases import SeedAliases, rename
 from crm.errors import field_error
-from crm.serializers import MAX_ID, IdsField, StrictBooleanField, StrictCharField, no_nul_in_json
+from crm.serializers import MAX_ID, IdsField, StrictBooleanField, StrictCharField, StrictInputSerializer, no_nul_in_json
 
 from .models import Contact, ContactView, CustomFieldDefinition
 from .services import access
@@ -518,7 +518,7 @@ class BatchItemsField(serializers.ListField):
     child = serializers.DictField()
 
 
-class ContactBatchSerializer(serializers.Serializer):
+class ContactBatchSerializer(StrictInputSerializer):
     """Body of POST /contacts/batch."""
 
     action = serializers.ChoiceField(choices=["create", "upsert", "update", "archive"])
@@ -532,11 +532,6 @@ class ContactBatchSerializer(serializers.Serializer):
                   "email case-insensitive, phone in E.164; matching two contacts is an `ambiguous_match` error.",
     )
 
-    def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError({key: ["Unknown field."] for key in sorted(unknown)}, code="unknown_field")
-        return attrs
 
     def validated_items(self) -> list[dict]:
         """Each item with the wire's conventions turned into the services'
@@ -640,7 +635,7 @@ class DuplicateGroupPageSerializer(serializers.Serializer):
 
 
 # -- merge -----------------------------------------------------------------------
-class ContactMergeSerializer(serializers.Serializer):
+class ContactMergeSerializer(StrictInputSerializer):
     """Body of POST /contacts/{id}/merge."""
 
     ids = IdsField(min_length=1, max_length=9, help_text="The contacts merged into this one (up to 9).")
@@ -652,11 +647,6 @@ class ContactMergeSerializer(serializers.Serializer):
                   "primary's, an empty one filled from the others, most recently updated first).",
     )
 
-    def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields) if isinstance(self.initial_data, dict) else set()
-        if unknown:
-            raise serializers.ValidationError({key: ["Unknown field."] for key in sorted(unknown)}, code="unknown_field")
-        return attrs
 
 
 class ContactMergeMovedSerializer(serializers.Serializer):
