@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from crm.admin import ServiceAdminForm, ServiceModelAdmin
 
 from . import services
-from .models import Contact, CustomFieldDefinition
+from .models import Contact, ContactView, CustomFieldDefinition
 from .services.rules import MAX_LENGTH, CustomFieldValue
 
 
@@ -32,7 +32,7 @@ def _text(name, widget=None):
 
 class ContactAdminForm(ServiceAdminForm):
     TEXT = ("name", "surname", "local_name", "email", "country_code", "phone", "secondary_phone", "city", "country",
-            "code", "title", "logo", "external_client_id")
+            "code", "title", "logo", "external_client_id", "cover_photo")
     name = _text("name")
     surname = _text("surname")
     local_name = _text("local_name")
@@ -46,6 +46,7 @@ class ContactAdminForm(ServiceAdminForm):
     title = _text("title")
     logo = _text("logo")
     external_client_id = _text("external_client_id")
+    cover_photo = _text("cover_photo")
     address = _text("address", forms.Textarea)
     note = _text("note", forms.Textarea)
     type = forms.CharField(required=False, initial=Contact.Type.PERSON, help_text="person or organization")
@@ -61,7 +62,8 @@ class ContactAdminForm(ServiceAdminForm):
             "workspace", "type", "name", "surname", "local_name", "email", "country_code", "phone", "secondary_phone",
             "address", "city", "country", "code", "title", "note", "logo", "label", "tags", "stage",
             "external_client_id", "default_agent", "owner", "sub_owners", "visibility_type", "visibility_ids",
-            "organization", "custom_fields", "integration_meta", "disabled",
+            "organization", "custom_fields", "integration_meta", "disabled", "media", "cover_photo",
+            "company_namespace",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -71,7 +73,8 @@ class ContactAdminForm(ServiceAdminForm):
 
     def write(self, contact, data):
         values = {name: data[name] for name in (*self.TEXT, "address", "note", "type", "visibility_type",
-                                                  "visibility_ids", "integration_meta", "disabled")}
+                                                  "visibility_ids", "integration_meta", "disabled", "media",
+                                                  "company_namespace")}
         values.update(
             label_id=_pk(data["label"]), stage_id=_pk(data["stage"]), owner_id=_pk(data["owner"]),
             default_agent_id=_pk(data["default_agent"]), organization_id=_pk(data["organization"]),
@@ -99,7 +102,7 @@ class ContactAdmin(ServiceModelAdmin):
     list_select_related = ["label", "owner", "workspace"]
     raw_id_fields = ["workspace", "label", "stage", "owner", "default_agent", "organization"]
     filter_horizontal = ["sub_owners"]
-    readonly_fields = ["deleted_at", "archived_by"]
+    readonly_fields = ["deleted_at", "archived_by", "creator", "editor"]
     # A million rows: no exact COUNT(*) under the result list.
     show_full_result_count = False
     actions = ["archive_selected", "restore_selected"]
@@ -155,3 +158,34 @@ class CustomFieldDefinitionAdmin(ServiceModelAdmin):
     def delete_model(self, request, obj):
         self.call(request, services.custom_field_delete, workspace=obj.workspace, actor=self.actor(request),
                   definition=obj)
+
+
+class ContactViewForm(ServiceAdminForm):
+    class Meta:
+        model = ContactView
+        fields = ["workspace", "owner", "name", "search", "sort", "columns", "shared"]
+
+    def write(self, view, data):
+        values = {name: data[name] for name in ("name", "search", "sort", "columns", "shared")}
+        if view is None:
+            return services.view_create(workspace=data["workspace"], actor=self.actor, owner=data["owner"], **values)
+        return services.view_update(workspace=view.workspace, actor=self.actor, view=view, changes=values)
+
+
+@admin.register(ContactView)
+class ContactViewAdmin(ServiceModelAdmin):
+    """Saved views of contacts (staff see every one, private or shared)."""
+
+    form = ContactViewForm
+    list_display = ["id", "name", "owner", "shared", "workspace", "updated_at"]
+    search_fields = ["name", "owner__email"]
+    list_filter = ["shared", "workspace"]
+    list_select_related = ["owner", "workspace"]
+    raw_id_fields = ["workspace", "owner"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "owner"] if obj is not None else fields
+
+    def delete_model(self, request, obj):
+        self.call(request, services.view_delete, workspace=obj.workspace, actor=self.actor(request), view=obj)

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 import django_filters
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
+from django.db import connection
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -205,6 +207,8 @@ class ContactFilter(django_filters.FilterSet):
     external_client_id = django_filters.CharFilter(field_name="external_client_id")
     tags = StringListFilter(method="filter_tags", help_text="Tag values (or ids); contacts with any of them. Repeat for several.")
     stage_id = IntFilter(field_name="stage_id")
+    company_namespace = StringListFilter(method="filter_company_namespace", help_text=(
+        "Company namespace (exact); contacts in any of them. Repeat for several."))
     label_id = IntFilter(field_name="label_id")
     owner_id = IntFilter(field_name="owner_id")
     # the reverse of messaging's Conversation.contact: one join on a unique id, so no duplicates
@@ -278,6 +282,19 @@ class ContactFilter(django_filters.FilterSet):
         if not tag_ids:
             return queryset.none()
         return queryset.filter(pk__in=ContactTag.objects.filter(tag_id__in=tag_ids).values("contact_id"))
+
+    def filter_company_namespace(self, queryset, name, value):
+        # PostgreSQL: jsonb containment, served by contact_namespace_idx (GIN, jsonb_path_ops).
+        if connection.vendor == "postgresql":
+            condition = Q()
+            for namespace in value:
+                condition |= Q(company_namespace__contains=[namespace])
+            return queryset.filter(condition)
+        # SQLite (the quickstart) has no JSON containment: the array's elements.
+        placeholders = ", ".join(["%s"] * len(value))
+        return queryset.filter(pk__in=RawSQL(
+            f"SELECT c.id FROM {Contact._meta.db_table} c, json_each(c.company_namespace) e "
+            f"WHERE e.value IN ({placeholders})", list(value)))
 
     def filter_is_deleted(self, queryset, name, value):
         return queryset.filter(deleted_at__isnull=not value)

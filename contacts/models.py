@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import F
+from django.db.models.functions import Left, Lower
 
 from crm.models import VersionedModel, WorkspaceScopedModel
 
@@ -69,6 +70,14 @@ class Contact(VersionedModel, WorkspaceScopedModel):
     custom_fields = models.JSONField(default=dict, blank=True, help_text="{custom field code: value}")
     integration_meta = models.JSONField(default=dict, blank=True)
     disabled = models.BooleanField(default=False)
+    # seed 004 (client contacts)
+    media = models.JSONField(default=list, blank=True, help_text="http(s) URLs of media files")
+    cover_photo = models.CharField(max_length=2000, blank=True, default="", help_text="http(s) URL")
+    company_namespace = models.JSONField(default=list, blank=True, help_text="Company namespaces (strings)")
+    # Who created and who last changed it, as they were then (crm.actors.Actor.stamp):
+    # {id, name, email, type}; type admin, member, import, integration or system.
+    creator = models.JSONField(null=True, blank=True, editable=False)
+    editor = models.JSONField(null=True, blank=True, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
     archived_by = models.CharField(max_length=20, blank=True, default="", help_text="user id or SYSTEM")
 
@@ -152,3 +161,57 @@ class CustomFieldDefinition(VersionedModel, WorkspaceScopedModel):
 
     def __str__(self):
         return f"{self.label} ({self.code})"
+
+
+class ContactFieldValue(models.Model):
+    """One custom field value of a contact, copied out of Contact.custom_fields
+    by the database triggers of migration 0010 (their only writers), so that
+    search can filter and sort by a custom field through an index instead of
+    reading every contact's JSON. `text` is the value as text (numbers as
+    written, checkboxes `true`/`false`, dates YYYY-MM-DD); `number` is set
+    when the value is a number. Indexed by (workspace, code, value, contact):
+    a filter is an index range, a sort an index walk joined to the contacts."""
+
+    contact = models.ForeignKey(
+        Contact, on_delete=models.DO_NOTHING, related_name="field_values", db_constraint=False, db_index=False
+    )
+    workspace_id = models.BigIntegerField()
+    code = models.CharField(max_length=100)
+    text = models.TextField()
+    number = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contact", "code"], name="uniq_contact_field_value")]
+        indexes = [
+            models.Index(F("workspace_id"), F("code"), F("number"), F("contact"), name="contact_field_number_idx"),
+            models.Index(
+                F("workspace_id"), F("code"), Left(Lower("text"), 200), F("contact"), name="contact_field_text_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.contact_id} {self.code}={self.text}"
+
+
+class ContactView(VersionedModel, WorkspaceScopedModel):
+    """A saved search of contacts (POST /contacts/search's filter_groups and
+    query, with its sort and columns), private to its owner unless shared.
+    `search`, `sort` and `columns` hold the validated wire form
+    (contacts.search.SearchSpec.raw)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    search = models.JSONField(default=dict, blank=True, help_text="{filter_groups, query}")
+    sort = models.JSONField(default=list, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    shared = models.BooleanField(default=False, help_text="Visible to every member of the workspace.")
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["workspace", "owner", "id"], name="contact_view_owner_idx"),
+            models.Index(fields=["workspace", "id"], name="contact_view_shared_idx", condition=models.Q(shared=True)),
+        ]
+
+    def __str__(self):
+        return self.name

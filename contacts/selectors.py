@@ -38,7 +38,7 @@ ROW_FIELDS = (
     "secondary_phone", "address", "city", "country", "code", "title", "note", "logo", "label_id", "stage_id",
     "external_client_id", "default_agent_id", "owner_id", "visibility_type", "visibility_ids", "organization_id",
     "custom_fields", "integration_meta", "disabled", "created_at", "updated_at", "created_by_id", "updated_by_id",
-    "deleted_at", "archived_by", "version",
+    "deleted_at", "archived_by", "version", "media", "cover_photo", "company_namespace", "creator", "editor",
     # one LEFT JOIN each, read into the same row (no model instances)
     "label__name", "label__color", "label__icon",
     "organization__name", "organization__surname", "organization__email", "organization__phone",
@@ -93,7 +93,7 @@ def contact_search(queryset: QuerySet, text: str) -> QuerySet:
 
 _ROWS_SQL: dict = {}
 _WS_SENTINEL, _ID_SENTINEL = -7_301_911, -7_301_912
-_JSON_FIELDS = ("visibility_ids", "custom_fields", "integration_meta")
+_JSON_FIELDS = ("visibility_ids", "custom_fields", "integration_meta", "media", "company_namespace", "creator", "editor")
 DEFINITIONS_COLUMN = "custom_field_definitions"
 
 

@@ -22,7 +22,7 @@ from crm.aliases import SeedAliases, rename
 from crm.errors import field_error
 from crm.serializers import MAX_ID, IdsField, StrictBooleanField, StrictCharField, no_nul_in_json
 
-from .models import Contact, CustomFieldDefinition
+from .models import Contact, ContactView, CustomFieldDefinition
 from .services import access
 from .services.rules import ENUMS, MAX_ITEMS, MAX_LENGTH, CustomFieldValue
 
@@ -60,6 +60,16 @@ class CustomFieldValueSerializer(serializers.Serializer):
                                   help_text='"" or null clears the value.')
     module = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     shortName = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+
+
+class ActorBriefSerializer(serializers.Serializer):
+    """Who created or last changed a contact (seed 004's creator / editor), as they were then."""
+
+    id = serializers.IntegerField(allow_null=True, help_text=(
+        "The user's id (admin, member), the import job's (import), the integration's (integration); null (system)."))
+    name = serializers.CharField()
+    email = serializers.CharField(help_text="The user's (an import's: who started it); empty for the others.")
+    type = serializers.ChoiceField(choices=["admin", "member", "import", "integration", "system"])
 
 
 class ContactSerializer(serializers.Serializer):
@@ -104,11 +114,17 @@ class ContactSerializer(serializers.Serializer):
     c_field = serializers.DictField(child=serializers.JSONField(), help_text="{shortName: value} of every definition.")
     integration_meta = serializers.DictField()
     disabled = serializers.BooleanField()
+    media = serializers.ListField(child=serializers.URLField(), help_text="http(s) URLs of media files (seed 004).")
+    cover_photo = serializers.CharField(help_text="An http(s) URL, or empty (seed 004).")
+    company_namespace = serializers.ListField(child=serializers.CharField(),
+                                              help_text="Company namespaces the contact belongs to (seed 004).")
     tenant_id = serializers.IntegerField(help_text="The workspace id.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     created_by = serializers.IntegerField(allow_null=True)
     updated_by = serializers.IntegerField(allow_null=True)
+    creator = ActorBriefSerializer(allow_null=True, help_text="Who created the contact (read-only).")
+    editor = ActorBriefSerializer(allow_null=True, help_text="Who changed the contact last (read-only).")
     deleted_at = serializers.DateTimeField(allow_null=True, help_text="Set when archived.")
     archived_by = serializers.CharField(help_text="User id or SYSTEM; empty unless archived.")
     version = serializers.IntegerField(help_text="Increases by one on every write; the ETag.")
@@ -217,11 +233,16 @@ class ContactRenderer:
             "c_field": {d["short_name"]: values.get(d["code"], "") for d in rel.definitions},
             "integration_meta": c.integration_meta or {},
             "disabled": c.disabled,
+            "media": c.media or [],
+            "cover_photo": c.cover_photo,
+            "company_namespace": c.company_namespace or [],
             "tenant_id": c.workspace_id,
             "created_at": c.created_at,
             "updated_at": c.updated_at,
             "created_by": c.created_by_id,
             "updated_by": c.updated_by_id,
+            "creator": c.creator,
+            "editor": c.editor,
             "deleted_at": c.deleted_at,
             "archived_by": c.archived_by,
             "version": c.version,
@@ -383,6 +404,9 @@ class ContactWriteSerializer(SeedAliases, serializers.Serializer):
                                     help_text="{shortName: value}, an alternative to custom_field.")
     integration_meta = serializers.DictField(required=False, allow_null=True, validators=[no_nul_in_json])
     disabled = StrictBooleanField(required=False)
+    media = _strings("media", help_text="http(s) URLs of media files (seed 004); repeats are dropped.")
+    cover_photo = _text("cover_photo", help_text="An http(s) URL (seed 004).")
+    company_namespace = _strings("company_namespace", help_text="Company namespaces (seed 004); filterable.")
 
     def validated_values(self) -> dict:
         """The services' typed keyword arguments (contacts.services.ContactValues)."""
@@ -569,3 +593,90 @@ class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
                   "updated_at"]
         read_only_fields = ["id", "code", "version", "created_at", "updated_at"]
 
+
+
+# -- search (the schema of POST /contacts/search; contacts.search parses and checks the body) --
+class SearchFilterSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text=(
+        "A contact field (name, email, label, stage, owner, sub_owners, organization, tags, created_at, ...) "
+        "or a custom field's shortName (also as `c_field.<shortName>`)."
+    ))
+    operator = serializers.ChoiceField(choices=[
+        "eq", "neq", "in", "not_in", "contains", "not_contains", "starts_with", "gt", "gte", "lt", "lte", "between",
+        "is_empty", "is_not_empty", "has_any", "has_all", "has_none",
+    ])
+    value = serializers.JSONField(required=False, help_text=(
+        "A value of the field's type; a list for in/not_in/has_*; [low, high] for between; none for is_empty/"
+        "is_not_empty."
+    ))
+
+
+class SearchGroupSerializer(serializers.Serializer):
+    filters = SearchFilterSerializer(many=True, help_text="AND'ed, at most 10.")
+
+
+class ContactSearchSerializer(serializers.Serializer):
+    filter_groups = SearchGroupSerializer(many=True, required=False, help_text="OR'ed, at most 5.")
+    query = serializers.CharField(required=False, help_text="Free text, as the list's `search`.")
+    sort = serializers.ListField(child=serializers.CharField(), required=False, help_text=(
+        "Sort keys (`-` prefix: descending): id, name, surname, code, city, country, email, created_at, "
+        "updated_at, or one custom field's shortName alone. Default -id."
+    ))
+    columns = serializers.ListField(child=serializers.CharField(), required=False,
+                                    help_text="Only these keys in each item.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, help_text="1..100, default 25.")
+    cursor = serializers.CharField(required=False, allow_null=True,
+                                   help_text="The previous page's nextCursor; absent or null for the first page.")
+    view_id = serializers.IntegerField(required=False, help_text=(
+        "Run this saved view; other keys given override the view's."
+    ))
+
+
+class SearchPaginationSerializer(serializers.Serializer):
+    limit = serializers.IntegerField()
+    nextCursor = serializers.CharField(allow_null=True)  # noqa: N815 (wire name)
+    hasNextPage = serializers.BooleanField()  # noqa: N815
+    totalRecords = serializers.IntegerField()  # noqa: N815
+    totalRecordsIsEstimate = serializers.BooleanField()  # noqa: N815
+
+
+class ContactSearchResultSerializer(serializers.Serializer):
+    data = ContactListItemSerializer(many=True)
+    paginationInfo = SearchPaginationSerializer()  # noqa: N815
+
+
+# -- saved views -------------------------------------------------------------
+class ContactViewSerializer(serializers.ModelSerializer):
+    """A saved view. `search`, `sort` and `columns` are checked by the
+    search's parser in the services (errors name `search.filter_groups.0...`);
+    here only their JSON types."""
+
+    READ_ONLY = ("id", "owner_id", "tenant_id", "created_at", "updated_at", "version")
+
+    name = StrictCharField(max_length=100, help_text="1 to 100 characters.")
+    search = serializers.JSONField(required=False, help_text=(
+        "What POST /contacts/search takes: {\"filter_groups\": [...], \"query\": \"...\"}."
+    ))
+    sort = serializers.JSONField(required=False, help_text="Sort keys, as the search's `sort`.")
+    columns = serializers.JSONField(required=False, help_text="Keys of each item, as the search's `columns`.")
+    shared = StrictBooleanField(required=False, help_text="true: every member of the workspace may run it.")
+    owner_id = serializers.IntegerField(read_only=True, help_text="The member whose view it is.")
+    tenant_id = serializers.IntegerField(source="workspace_id", read_only=True)
+
+    class Meta:
+        model = ContactView
+        fields = ["id", "name", "search", "sort", "columns", "shared", "owner_id", "tenant_id", "created_at",
+                  "updated_at", "version"]
+        read_only_fields = ["created_at", "updated_at", "version"]
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError({key: ["Unknown field."] for key in sorted(unknown)}, code="unknown_field")
+        for name in ("search", "sort", "columns"):
+            if name in attrs:
+                try:
+                    no_nul_in_json(attrs[name])
+                except serializers.ValidationError as exc:
+                    raise serializers.ValidationError({name: exc.detail}) from None
+        return attrs

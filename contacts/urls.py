@@ -4,6 +4,7 @@ from . import views
 
 contacts = views.ContactViewSet.as_view
 custom_fields = views.CustomFieldViewSet.as_view
+saved_views = views.ContactViewViewSet.as_view
 
 # Fixed paths before /contacts/{id}; labels are routed by the labels app.
 urlpatterns = [
@@ -12,6 +13,12 @@ urlpatterns = [
         "contacts/custom-fields/<int:pk>",
         custom_fields({"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}),
         name="contact-custom-field-detail",
+    ),
+    path("contacts/views", saved_views({"get": "list", "post": "create"}), name="contact-view-list"),
+    path(
+        "contacts/views/<int:pk>",
+        saved_views({"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}),
+        name="contact-view-detail",
     ),
     path(
         "contacts",
@@ -23,6 +30,11 @@ urlpatterns = [
         "contacts/multiple",
         contacts({"post": "multiple"}, pagination_class=None, filter_backends=[]),
         name="contact-multiple",
+    ),
+    path(
+        "contacts/search",
+        contacts({"post": "search"}, pagination_class=None, filter_backends=[]),
+        name="contact-search",
     ),
     path("contacts/batch", contacts({"post": "batch"}, pagination_class=None, filter_backends=[]),
          name="contact-batch"),

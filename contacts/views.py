@@ -22,9 +22,10 @@ from crm.viewsets import WorkspaceViewSet
 from events.models import Event
 from events.serializers import EventSerializer
 
+from . import search as searching
 from . import selectors, services
 from .filters import SORT_PARAMS, SORTS, ContactFilter, apply_sort
-from .models import Contact, CustomFieldDefinition
+from .models import Contact, ContactView, CustomFieldDefinition
 from .pagination import ContactPagination
 from .serializers import (
     CONTACT_KEYS,
@@ -35,8 +36,11 @@ from .serializers import (
     ContactListItemSerializer,
     ContactMultipleSerializer,
     ContactRenderer,
+    ContactSearchResultSerializer,
+    ContactSearchSerializer,
     ContactSerializer,
     ContactUpsertSerializer,
+    ContactViewSerializer,
     ContactWriteSerializer,
     CustomFieldDefinitionSerializer,
     relations_needed,
@@ -69,7 +73,12 @@ LIST_PARAMETERS = [
         for name in SORT_PARAMS
     ],
     OpenApiParameter("order", OpenApiTypes.STR, enum=["asc", "desc"], description="Direction of unprefixed sort fields."),
+    OpenApiParameter("view", OpenApiTypes.INT, description=(
+        "Run this saved view (as POST /contacts/search {view_id}): cursor pages with the capped total; only "
+        "limit/per_page, cursor and columns may go with it."
+    )),
 ]
+VIEW_LIST_PARAMS = {"view", "limit", "per_page", "cursor", "columns", "columns[]"}
 
 
 @extend_schema(tags=["contacts"])
@@ -138,6 +147,8 @@ class ContactViewSet(WorkspaceViewSet):
 
     # -- collection -------------------------------------------------------
     def list(self, request):
+        if "view" in request.query_params:
+            return self.list_view(request)
         keys = parse_columns(request.query_params)
         queryset = apply_sort(self.filter_queryset(self.get_queryset()), request.query_params)
         page = self.paginate_queryset(queryset)
@@ -187,6 +198,46 @@ class ContactViewSet(WorkspaceViewSet):
             workspace=self.workspace, actor=self.actor, ids=payload.validated_data["contact_ids"]
         )
         return Response(self.render(rows))
+
+    @extend_schema(
+        operation_id="contacts_search", request=ContactSearchSerializer, responses=ContactSearchResultSerializer,
+        summary="Search contacts: OR'ed groups of AND'ed filters, any field and custom field, keyset pages",
+    )
+    def search(self, request):
+        spec = self.search_spec(request.data)
+        page = searching.search_page(workspace=self.workspace, actor=self.actor, spec=spec)
+        return Response({"data": self.render(page.rows, spec.columns or CONTACT_KEYS),
+                         "paginationInfo": page.pagination_info()})
+
+    def search_spec(self, data) -> searching.SearchSpec:
+        return searching.search_spec_for(data, workspace=self.workspace, actor=self.actor)
+
+    def list_view(self, request):
+        """GET /contacts?view=<id>: the saved view run as POST /contacts/search
+        {view_id} runs it; only limit (per_page), cursor and columns go with it."""
+        params = request.query_params
+        others = sorted(set(params) - VIEW_LIST_PARAMS)
+        if others:
+            raise exceptions.ValidationError({others[0]: ["Cannot be combined with `view`: the view decides."]})
+        try:
+            view_id = int(params["view"])
+        except ValueError:
+            raise exceptions.ValidationError({"view": ["Expected a saved view's id."]}) from None
+        data = {"view_id": view_id}
+        limit = params.get("limit") or params.get("per_page")
+        if limit:
+            try:
+                data["limit"] = int(limit)
+            except ValueError:
+                raise exceptions.ValidationError({"limit": ["Must be an integer between 1 and 100."]}) from None
+        if params.get("cursor"):
+            data["cursor"] = params["cursor"]
+        if params.get("columns") or params.get("columns[]"):
+            data["columns"] = list(parse_columns(params))
+        spec = self.search_spec(data)
+        page = searching.search_page(workspace=self.workspace, actor=self.actor, spec=spec)
+        return Response({"data": self.render(page.rows, spec.columns or CONTACT_KEYS),
+                         "paginationInfo": page.pagination_info()})
 
     @extend_schema(operation_id="contacts_upsert", request=ContactUpsertSerializer,
                    responses={200: ContactSerializer, 201: ContactSerializer, 409: EXTERNAL_ID_TAKEN},
@@ -310,4 +361,55 @@ class CustomFieldViewSet(
             workspace=self.workspace, actor=self.actor, definition=self.get_object(),
             expected_version=self.expected_version(),
         )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["contact views"])
+@extend_schema_view(
+    list=extend_schema(operation_id="contact_views_list", summary="Saved views: yours and the shared ones"),
+    create=extend_schema(operation_id="contact_views_create", summary="Save a view (a search, its sort and columns)"),
+    retrieve=extend_schema(operation_id="contact_views_retrieve", summary="Get a saved view"),
+    update=extend_schema(operation_id="contact_views_update", parameters=[IF_MATCH], summary="Replace a saved view"),
+    partial_update=extend_schema(operation_id="contact_views_partial_update", parameters=[IF_MATCH],
+                                 summary="Update a saved view"),
+    destroy=extend_schema(operation_id="contact_views_destroy", parameters=[IF_MATCH], responses={204: None},
+                          summary="Delete a saved view"),
+)
+class ContactViewViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet,
+):
+    """Saved views of contacts (contacts.services.saved_views): private to
+    their owner unless shared; run by GET /contacts?view=<id> or POST
+    /contacts/search {view_id}."""
+
+    queryset = ContactView.objects.all()
+    serializer_class = ContactViewSerializer
+    filter_backends = []
+
+    def scope_queryset(self, queryset):
+        return queryset & services.views_visible(workspace=self.workspace, actor=self.actor)
+
+    def create(self, request):
+        payload = self.get_serializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        view = services.view_create(workspace=self.workspace, actor=self.actor, **payload.validated_data)
+        return Response(self.get_serializer(view).data, status=status.HTTP_201_CREATED)
+
+    def _update(self, request, partial):
+        view = self.get_object()
+        payload = self.get_serializer(view, data=request.data, partial=partial)
+        payload.is_valid(raise_exception=True)
+        view = services.view_update(workspace=self.workspace, actor=self.actor, view=view,
+                                    changes=payload.validated_data, expected_version=self.expected_version())
+        return Response(self.get_serializer(view).data)
+
+    def update(self, request, pk=None):
+        return self._update(request, partial=False)
+
+    def partial_update(self, request, pk=None):
+        return self._update(request, partial=True)
+
+    def destroy(self, request, pk=None):
+        services.view_delete(workspace=self.workspace, actor=self.actor, view=self.get_object(),
+                             expected_version=self.expected_version())
         return Response(status=status.HTTP_204_NO_CONTENT)

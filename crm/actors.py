@@ -91,6 +91,19 @@ class Actor:
         """What Contact.archived_by records: the user id, or SYSTEM."""
         return str(self.user_id) if self.user_id is not None else "SYSTEM"
 
+    @property
+    def stamp(self) -> dict:
+        """Who this is, as a contact's `creator` / `editor` keeps it (seed
+        004): `type` admin (a workspace admin or staff), member, import,
+        integration or system; `id` the user's (admin, member), the import
+        job's, the integration's, or null (system); `email` the user's (an
+        import's: who started it)."""
+        if self.kind == MEMBER:
+            kind = "admin" if self.role == Membership.Role.ADMIN else "member"
+        else:
+            kind = "admin" if self.kind == STAFF else self.kind
+        return {"id": self.id, "name": self.name, "email": getattr(self.user, "email", "") or "", "type": kind}
+
     def as_dict(self) -> dict:
         return {"type": self.kind, "id": self.id, "name": self.name}
 

@@ -54,6 +54,7 @@ EVENT_TYPES = (
     "contact.created", "contact.updated", "contact.archived", "contact.restored", "contact.erased",
     "label.created", "label.updated", "label.deleted", "tag.created", "tag.updated", "tag.deleted",
     "custom_field.created", "custom_field.updated", "custom_field.deleted",
+    "contact_view.created", "contact_view.updated", "contact_view.deleted",
     "import_job.succeeded", "import_job.failed", "import_job.cancelled",
     "conversation.opened", "conversation.closed",
     "message.created", "message.sent", "message.delivered", "message.read", "message.failed", "message.received",

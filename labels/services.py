@@ -118,7 +118,8 @@ def label_delete(*, workspace: Workspace, actor: Actor, label: ContactLabel, exp
     # Bump the version and stamp so the change shows up to syncs and ETags.
     moving = list(label.contacts.values_list("pk", "version"))  # events: who moves, at which version
     moved = label.contacts.update(
-        label=default, updated_at=timezone.now(), updated_by=actor.user, version=F("version") + 1
+        label=default, updated_at=timezone.now(), updated_by=actor.user, editor=actor.stamp,
+        version=F("version") + 1,
     )
     events.record_object(workspace=workspace, actor=actor, type="label.deleted", subject_type="label",
                          instance=label, fields=LABEL_FIELDS, data={"contacts_moved_to": default.pk})

@@ -245,7 +245,8 @@ def seed_004_body():
     return {"name": "John Smith", "creator": creator, "editor": creator, "local_name": "جون سميث",
             "phone1": "+12025550123", "phone2": "+12025550124", "email": "john.smith@example.com",
             "title": "Sales Manager", "extra_info": "Primary contact for technical issues", "disabled": False,
-            "integration_meta": {"external_id": "contact_123"}}
+            "media": ["https://example.com/a.png"], "cover_photo": "https://example.com/cover.jpg",
+            "integration_meta": {"external_id": "contact_123"}, "company_namespace": ["company1"]}
 
 
 def test_seed_004_create_and_update(api_client):
@@ -254,13 +255,18 @@ def test_seed_004_create_and_update(api_client):
             created.note, created.disabled, created.integration_meta) == (
         "John Smith", "جون سميث", "+12025550123", "+12025550124", "john.smith@example.com", "Sales Manager",
         "Primary contact for technical issues", False, {"external_id": "contact_123"})
+    assert (created.media, created.cover_photo, created.company_namespace) == (
+        ["https://example.com/a.png"], "https://example.com/cover.jpg", ["company1"])
+    # creator / editor are read-only: who wrote it, not what the body says
+    assert created.creator["id"] == api_client.user.id and created.creator["name"] != "Admin User"
     update = {**seed_004_body(), "name": "John Smith Updated", "title": "Senior Sales Manager",
               "integration_meta": {"external_id": "contact_123", "sync_status": "updated"},
               "_id": created.id, "createdAt": "2023-01-15T10:30:00.000Z", "updatedAt": "2023-01-15T10:30:00.000Z",
               "__v": 0}
     updated = contact_of(api_client.put(f"{URL}/{created.id}", update, format="json"))
-    assert (updated.name, updated.title, updated.integration_meta["sync_status"]) == (
-        "John Smith Updated", "Senior Sales Manager", "updated")
+    assert (updated.name, updated.title, updated.integration_meta["sync_status"], updated.company_namespace) == (
+        "John Smith Updated", "Senior Sales Manager", "updated", ["company1"])
+    assert api_client.get(f"{URL}?company_namespace=company1").json()["data"][0]["id"] == created.id
     assert updated.created_at == created.created_at and updated.version == created.version + 1
 
 

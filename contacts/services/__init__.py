@@ -32,11 +32,13 @@ from .lifecycle import (
     contact_validate,
 )
 from .rules import ContactValues, CustomFieldValue
+from .saved_views import view_create, view_delete, view_get, view_update, views_visible
 
 __all__ = [
     "BATCH_MAX", "BatchFailed", "ItemResult", "contacts_batch",
     "BULK_UPDATE_MAX", "BulkResult", "ContactValues", "ContactsNotEditable", "CustomFieldValue",
     "contact_archive", "contact_bulk_update", "contact_create", "contact_erase", "contact_for_messaging",
     "contact_for_phone", "contact_for_sender", "contact_restore", "contact_update", "contact_upsert", "contact_validate",
-    "contacts_bulk_upsert", "custom_field_create", "custom_field_delete", "custom_field_update",
+    "contacts_bulk_upsert", "custom_field_create", "view_create", "view_delete", "view_get", "view_update",
+    "views_visible", "custom_field_delete", "custom_field_update",
 ]

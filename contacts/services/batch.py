@@ -162,7 +162,7 @@ def _archive(workspace, actor: Actor, items, results, all_or_nothing) -> None:
     if live:
         Contact.objects.filter(id__in=[pk for pk, _ in live]).update(
             deleted_at=now, archived_by=actor.archived_by[:20], updated_at=now, updated_by=actor.user,
-            version=F("version") + 1,
+            editor=actor.stamp, version=F("version") + 1,
         )
         events.record_many(workspace=workspace, actor=actor, type="contact.archived", subject_type=history.SUBJECT,
                            rows=[(pk, version + 1, {"changes": {"deleted_at": {"old": None, "new": now}}})

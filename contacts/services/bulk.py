@@ -125,7 +125,7 @@ def contact_bulk_update(
     editable = access.editable_contacts(workspace=workspace, actor=actor, ids=ids)
     before = {row["id"]: row for row in editable.select_for_update().values("id", "version", *columns)}
     updated = editable.update(
-        **values, version=F("version") + 1, updated_at=timezone.now(), updated_by=actor.user
+        **values, version=F("version") + 1, updated_at=timezone.now(), updated_by=actor.user, editor=actor.stamp
     )
     if updated != len(ids):
         access.raise_for_inaccessible(workspace=workspace, actor=actor, ids=ids)
@@ -194,7 +194,7 @@ _TAG_TABLE = ContactTag._meta.db_table
 _FIELDS = [f for f in Contact._meta.concrete_fields if f.attname != "id"]
 COLUMNS = ["id", *(f.attname for f in _FIELDS)]
 _JSON = {f.attname for f in _FIELDS if f.get_internal_type() == "JSONField"}
-_STAMPS = ("updated_at", "updated_by_id")
+_STAMPS = ("updated_at", "updated_by_id", "editor")
 
 
 @dataclass
@@ -243,8 +243,9 @@ def contacts_bulk_upsert(
     user_id = actor.user_id
 
     template = _new_row_template()
+    stamp = json.dumps(actor.stamp)
     template.update(workspace_id=workspace.pk, created_at=now, updated_at=now, created_by_id=user_id,
-                    updated_by_id=user_id, version=1)
+                    updated_by_id=user_id, creator=stamp, editor=stamp, version=1)
     template.update(defaults or {})
 
     # Most rows of an import are new: insert them all first, skipping
@@ -708,16 +709,17 @@ def contacts_bulk_update_rows(*, workspace: Workspace, actor: Actor, updates: Se
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"UPDATE {_TABLE} AS c SET {', '.join(f'{c} = v.{c}' for c in columns)}, "
-                    "version = c.version + 1, updated_at = %s, updated_by_id = %s "
+                    "version = c.version + 1, updated_at = %s, updated_by_id = %s, editor = %s::jsonb "
                     f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(columns)}) WHERE c.id = v.id",
-                    [now, actor.user_id, ids, *([row[c] for row in merged] for c in columns)],
+                    [now, actor.user_id, json.dumps(actor.stamp), ids, *([row[c] for row in merged] for c in columns)],
                 )
         else:  # the quickstart's SQLite: one UPDATE a row
             for pk, row in zip(ids, merged):
                 Contact.objects.filter(pk=pk).update(**row, version=F("version") + 1, updated_at=now,
-                                                     updated_by=actor.user)
+                                                     updated_by=actor.user, editor=actor.stamp)
     else:
-        Contact.objects.filter(AnyOf("id", ids)).update(version=F("version") + 1, updated_at=now, updated_by=actor.user)
+        Contact.objects.filter(AnyOf("id", ids)).update(version=F("version") + 1, updated_at=now, updated_by=actor.user,
+                                                        editor=actor.stamp)
     replace = [pk for n, pk in enumerate(ids) if tags is not None and tags[n] is not None]
     old_tags = history.tag_names(replace) if replace else {}
     if replace:

@@ -33,6 +33,7 @@ REPLACE_DEFAULTS: ContactValues = {
     "note": "", "logo": "", "external_client_id": None, "visibility_type": Contact.Visibility.PUBLIC,
     "visibility_ids": [], "integration_meta": {}, "disabled": False, "label_id": None, "stage_id": None,
     "default_agent_id": None, "organization_id": None, "tags": [], "sub_owner_ids": [], "custom_fields": [],
+    "media": [], "cover_photo": "", "company_namespace": [],
 }
 
 
@@ -157,7 +158,8 @@ def _apply_links(workspace: Workspace, actor: Actor, contact: Contact, write: _W
     if write.person_ids:
         attached = Contact.objects.filter(workspace=workspace, pk__in=write.person_ids)
         attached.update(
-            organization=contact, updated_at=timezone.now(), updated_by=actor.user, version=F("version") + 1
+            organization=contact, updated_at=timezone.now(), updated_by=actor.user, editor=actor.stamp,
+            version=F("version") + 1,
         )
         # events: each attached person's organization changed
         events.record_many(workspace=workspace, actor=actor, type="contact.updated", subject_type=changes.SUBJECT,
@@ -169,7 +171,8 @@ def _apply_links(workspace: Workspace, actor: Actor, contact: Contact, write: _W
             Contact(
                 workspace=workspace, name=name, type=Contact.Type.PERSON, organization=contact,
                 label_id=contact.label_id, owner_id=contact.owner_id, visibility_type=contact.visibility_type,
-                created_by=actor.user, updated_by=actor.user, created_at=now, updated_at=now,
+                created_by=actor.user, updated_by=actor.user, creator=actor.stamp, editor=actor.stamp,
+                created_at=now, updated_at=now,
             )
             for name in write.person_names
         ])
@@ -183,8 +186,8 @@ def _insert(workspace: Workspace, actor: Actor, values: ContactValues) -> Contac
     now = timezone.now()
     fields = write.fields
     fields.setdefault("owner_id", actor.user_id)
-    contact = Contact(workspace=workspace, created_by=actor.user, updated_by=actor.user, created_at=now,
-                      updated_at=now, **fields)
+    contact = Contact(workspace=workspace, created_by=actor.user, updated_by=actor.user, creator=actor.stamp,
+                      editor=actor.stamp, created_at=now, updated_at=now, **fields)
     _save(contact)
     _apply_links(workspace, actor, contact, write, created=True)
     changes.record_created(workspace, actor, contact, write.tags, write.sub_owner_ids)
@@ -204,7 +207,7 @@ def _update_locked(workspace: Workspace, actor: Actor, locked: Contact, values: 
         setattr(locked, name, value)
     locked.version += 1
     locked.updated_at = timezone.now()
-    locked.updated_by = actor.user
+    locked.updated_by, locked.editor = actor.user, actor.stamp
     _save(locked)
     _apply_links(workspace, actor, locked, write, created=False)
     after = changes.values(locked)
@@ -325,9 +328,9 @@ def contact_restore(*, workspace: Workspace, actor: Actor, contact_id: int,
 
 
 def _stamp_saved(contact: Contact, actor: Actor, *changed: str, at=None) -> None:
-    contact.updated_at, contact.updated_by = at or timezone.now(), actor.user
+    contact.updated_at, contact.updated_by, contact.editor = at or timezone.now(), actor.user, actor.stamp
     contact.version += 1
-    contact.save(update_fields=[*changed, "updated_at", "updated_by", "version"])
+    contact.save(update_fields=[*changed, "updated_at", "updated_by", "editor", "version"])
 
 
 @transaction.atomic

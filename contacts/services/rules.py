@@ -16,6 +16,9 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple, TypedDict
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
+
 from crm.errors import ErrorItem, ValidationFailed
 from crm.serializers import has_nul
 
@@ -30,8 +33,10 @@ MAX_LENGTH = {
     "phone": 40, "secondary_phone": 40,
     "address": 5000, "city": 100, "country": 100, "code": 100, "title": 255, "note": 20000, "logo": 500,
     "external_client_id": 255, "person_names": 255, "tags": 100, "stage": 100, "organization_name": 255,
+    "media": 2000, "cover_photo": 2000, "company_namespace": 100,
 }
-MAX_ITEMS = {"tags": 200, "person_names": 1000, "visibility_ids": 1000, "sub_owner_ids": 1000, "person_ids": 1000}
+MAX_ITEMS = {"tags": 200, "person_names": 1000, "visibility_ids": 1000, "sub_owner_ids": 1000, "person_ids": 1000,
+             "media": 50, "company_namespace": 100}
 CUSTOM_TEXT_MAX = 2000
 ENUMS = {"type": Contact.Type, "visibility_type": Contact.Visibility}
 
@@ -70,6 +75,9 @@ class ContactValues(TypedDict, total=False):
     visibility_ids: list[int]
     integration_meta: dict
     disabled: bool
+    media: list[str]
+    cover_photo: str
+    company_namespace: list[str]
     label_id: int | None
     stage_id: int | None
     owner_id: int | None
@@ -90,7 +98,7 @@ FIELDS = tuple(ContactValues.__annotations__)
 SCALAR_FIELDS = (
     "type", "name", "surname", "local_name", "email", "country_code", "phone", "secondary_phone", "address", "city",
     "country", "code", "title", "note", "logo", "external_client_id", "visibility_type", "visibility_ids",
-    "integration_meta", "disabled",
+    "integration_meta", "disabled", "media", "cover_photo", "company_namespace",
 )
 
 
@@ -163,6 +171,42 @@ def _enum(name: str):
         if lowered not in values:
             raise Violation("invalid_choice", f'"{value}" is not a valid choice ({allowed}).')
         return lowered
+
+    return clean
+
+
+_http_url = URLValidator(schemes=["http", "https"])
+
+
+def _url(name: str):
+    """An http(s) URL (trimmed, bounded); "" for none."""
+    text = _text(name)
+
+    def clean(value, context) -> str:
+        value = text(value, context)
+        if value:
+            try:
+                _http_url(value)
+            except DjangoValidationError:
+                raise Violation("invalid", "Enter a valid http(s) URL.") from None
+        return value
+
+    return clean
+
+
+def _urls(name: str):
+    """A list of http(s) URLs, trimmed, empty ones and repeats dropped."""
+    strings, url = _strings(name), _url(name)
+
+    def clean(values, context) -> list[str]:
+        return list(dict.fromkeys(url(value, context) for value in strings(values, context)))
+
+    return clean
+
+
+def _unique(rule):
+    def clean(values, context) -> list:
+        return list(dict.fromkeys(rule(values, context)))
 
     return clean
 
@@ -249,6 +293,9 @@ CLEANERS = {
     "integration_meta": _object,
     "tags": _strings("tags"),
     "person_names": _strings("person_names"),
+    "company_namespace": _unique(_strings("company_namespace")),
+    "media": _urls("media"),
+    "cover_photo": _url("cover_photo"),
     "visibility_ids": _ids("visibility_ids"),
     "sub_owner_ids": _ids("sub_owner_ids"),
     "person_ids": _ids("person_ids"),

@@ -1,8 +1,9 @@
 import factory
 
 from contacts import services
-from contacts.models import Contact, CustomFieldDefinition
-from tests.factories import ServiceFactory, WorkspaceFactory
+from contacts.models import Contact, ContactView, CustomFieldDefinition
+from crm.models import Membership
+from tests.factories import MembershipFactory, ServiceFactory, UserFactory, WorkspaceFactory, actor_of
 
 
 class ContactFactory(ServiceFactory):
@@ -31,3 +32,22 @@ class CustomFieldFactory(ServiceFactory):
     @classmethod
     def create_with_service(cls, *, actor, workspace, **values):
         return services.custom_field_create(workspace=workspace, actor=actor, **values)
+
+
+class ContactViewFactory(ServiceFactory):
+    """A saved view made by contacts.services.view_create, owned by `owner`
+    (default: a new admin of the workspace); shared unless told otherwise."""
+
+    class Meta:
+        model = ContactView
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"View {n}")
+    shared = True
+
+    @classmethod
+    def create_with_service(cls, *, actor, workspace, owner=None, **values):
+        if owner is None:
+            owner = UserFactory()
+            MembershipFactory(workspace=workspace, user=owner, role=Membership.Role.ADMIN)
+        return services.view_create(workspace=workspace, actor=actor_of(workspace, owner), **values)

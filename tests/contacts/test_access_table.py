@@ -160,6 +160,9 @@ ROUTES = [
           done=lambda r, t: {e["subject"]["id"] for e in _items(r)} == {t.contact_id}),
     Route("list", "list", _json("get", lambda t, w: f"/v1/crm/contacts?contact_ids={t.contact_id}"),
           listed=lambda r: [c["id"] for c in _items(r)]),
+    Route("search", "list", _json("post", lambda t, w: "/v1/crm/contacts/search", lambda t, w: {
+        "filter_groups": [{"filters": [{"field": "id", "operator": "eq", "value": t.contact_id}]}]}),
+          listed=lambda r: [c["id"] for c in _items(r)]),
     Route("multi_get", "list", _json("post", lambda t, w: "/v1/crm/contacts/multiple",
                                      lambda t, w: {"contact_ids": [t.contact_id]}),
           listed=lambda r: [c["id"] for c in _items(r)]),

@@ -52,6 +52,20 @@ def test_list(api_client, build, django_assert_num_queries, n):
 
 
 @pytest.mark.parametrize("n", [1, 50])
+def test_list_by_company_namespace_with_creator_and_editor(api_client, build, django_assert_num_queries, n):
+    """Seed 004's fields are columns of the row: no query more to show or filter them."""
+    ids = build(n)
+    Contact.objects.filter(id__in=ids).update(company_namespace=["ns1"], media=["https://x.io/a.png"],
+                                              creator={"id": 1, "name": "A", "email": "", "type": "admin"})
+    # the organization is not in the namespace: no persons to load
+    with django_assert_num_queries(LIST_QUERIES - 1):
+        body = api_client.get(f"{URL}?limit=100&company_namespace=ns1").json()
+    assert len(body["data"]) == n
+    assert all(item["creator"]["type"] == "admin" and item["media"] == ["https://x.io/a.png"]
+               for item in body["data"])
+
+
+@pytest.mark.parametrize("n", [1, 50])
 def test_list_as_member_and_cursor(member_client, build, django_assert_num_queries, n):
     build(n)
     with django_assert_num_queries(LIST_QUERIES - 1):  # cursor mode does not count

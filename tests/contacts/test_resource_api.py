@@ -1,10 +1,10 @@
 """Contacts and custom field definitions through the shared resource tests
 (tests/resources.py). Visibility between members is the subject of
 tests/contacts/test_access_table.py."""
-from contacts.models import Contact, CustomFieldDefinition
+from contacts.models import Contact, ContactView, CustomFieldDefinition
 from tests.resources import Action, APIResourceTests, Bulk
 
-from .factories import ContactFactory, CustomFieldFactory
+from .factories import ContactFactory, ContactViewFactory, CustomFieldFactory
 
 
 class TestContactResource(APIResourceTests):
@@ -23,6 +23,8 @@ class TestContactResource(APIResourceTests):
         Action("put", "/v1/crm/contacts/upsert", 201,
                lambda contact: {"external_client_id": f"upserted-{contact.pk}", "name": "Upserted"}),
         Action("post", "/v1/crm/contacts/{obj.pk}/restore", 200),
+        Action("post", "/v1/crm/contacts/search", 200,
+               lambda contact: {"filter_groups": [{"filters": [{"field": "id", "operator": "eq", "value": contact.pk}]}]}),
         Action("post", "/v1/crm/contacts/batch", 200,
                lambda contact: {"action": "update", "items": [{"id": contact.pk, "name": "Batched"}]}),
     )
@@ -50,3 +52,21 @@ class TestCustomFieldResource(APIResourceTests):
 
     def create_payload(self, workspace):
         return {"label": "Budget", "type": "text"}
+
+
+class TestContactViewResource(APIResourceTests):
+    """Saved views (shared ones here: an admin may change those; private
+    views and members' rights are in tests/contacts/test_saved_views.py)."""
+
+    model = ContactView
+    list_url = "/v1/crm/contacts/views"
+    detail_url = "/v1/crm/contacts/views/{obj.pk}"
+    update_payload = {"name": "Renamed"}
+    put = True
+
+    def make(self, workspace):
+        return ContactViewFactory(workspace=workspace)
+
+    def create_payload(self, workspace):
+        return {"name": "Parisians", "search": {"filter_groups": [{"filters": [
+            {"field": "city", "operator": "eq", "value": "Paris"}]}]}, "sort": ["-created_at"], "shared": True}

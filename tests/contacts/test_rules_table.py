@@ -225,6 +225,20 @@ CASES = [
     Case("c_field", {"remark": "x\x00"}, "null_characters_not_allowed",
          admin=lambda w: f'{{"{w.remark.code}": "x\\u0000"}}', name="custom-text-nul"),
     Case("disabled", True, admin=True, stored=True),
+    # -- seed 004: media, cover photo (http(s) URLs), company namespaces -----------------
+    Case("media", [" https://x.io/a.png ", "https://x.io/a.png"], admin='[" https://x.io/a.png ", "https://x.io/a.png"]',
+         stored=["https://x.io/a.png"]),
+    Case("media", ["ftp://x.io/a"], "invalid", admin='["ftp://x.io/a"]', name="media-not-http"),
+    Case("media", ["https://x.io/" + _n(2000)], "max_length", admin=f'["https://x.io/{_n(2000)}"]', name="media-long"),
+    Case("media", "https://x.io/a.png", "not_a_list", admin='"https://x.io/a.png"', name="media-not-a-list"),
+    Case("cover_photo", "https://x.io/c.png", stored="https://x.io/c.png"),
+    Case("cover_photo", "javascript:alert(1)", "invalid"),
+    Case("cover_photo", "https://x.io/" + _n(2000), "max_length"),
+    Case("company_namespace", ["company1", "company1", "c2"], admin='["company1", "company1", "c2"]',
+         stored=["company1", "c2"]),
+    Case("company_namespace", [_n(101)], "max_length", admin=f'["{_n(101)}"]', name="company-namespace-101"),
+    Case("company_namespace", ["a\x00"], "null_characters_not_allowed", admin='["a\\u0000"]',
+         name="company-namespace-nul"),
     Case("disabled", "yes", "invalid", admin=NA, name="disabled-string"),  # a checkbox has no wrong value
 ]
 
