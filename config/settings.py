@@ -145,6 +145,7 @@ INSTALLED_APPS = [
     "imports",
     "events",
     "exports",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -306,6 +307,8 @@ SPECTACULAR_SETTINGS = {
         "CustomFieldTypeEnum": "contacts.models.CustomFieldDefinition.Type",
         "ReportedMessageStatusEnum": "messaging.serializers.REPORTED_STATUS_CHOICES",
         "JobStatusEnum": "exports.models.ExportJob.Status",
+        # batch and import match_on, and the reasons of duplicates: the same three keys
+        "ContactMatchKeyEnum": "contacts.services.bulk.MATCH_KEYS",
     },
 }
 

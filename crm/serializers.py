@@ -185,3 +185,16 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
     class Meta(ApiTokenSerializer.Meta):
         fields = ApiTokenSerializer.Meta.fields + ["token"]
         read_only_fields = fields
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """A request body whose unknown keys are a 400 `unknown_field` naming
+    each key (DESIGN: input is strict)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = {str(k): [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
+                       for k in data if k not in self.fields}
+            if unknown:
+                raise serializers.ValidationError(unknown)
+        return super().to_internal_value(data)

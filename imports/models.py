@@ -34,6 +34,9 @@ class ImportJob(WorkspaceScopedModel):
     file_name = models.CharField(max_length=64)
     skip_errors = models.BooleanField(default=False)
     mapping = models.JSONField(default=dict, blank=True)
+    # Keys a row matches an existing contact by, in order (contacts.services.MATCH_KEYS);
+    # [] : by external_client_id, as before match_on existed.
+    match_on = models.JSONField(default=list, blank=True)
     headers = models.JSONField(default=list, blank=True, help_text="The file's header row, for errors.csv")
     total_rows = models.PositiveIntegerField(null=True, blank=True, help_text="Known once the file is read through")
     processed_rows = models.PositiveIntegerField(default=0)

@@ -70,6 +70,18 @@ class ImportJobCreateSerializer(SeedAliases, serializers.Serializer):
         default=False, help_text="false: any invalid row fails the job and nothing is written."
     )
     mapping = MappingField()
+    match_on = serializers.ListField(
+        child=serializers.ChoiceField(choices=["external_client_id", "email", "phone"]), required=False,
+        allow_empty=False, max_length=3,
+        help_text="The keys a row matches an existing contact by, in order (default external_client_id): a file "
+                  "without external ids updates the contacts its emails or phones name. A row matching two "
+                  "contacts is a row error `ambiguous_match`.",
+    )
+
+    def validate_match_on(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each key at most once.")
+        return value
 
 
 class ImportJobCreatedSerializer(serializers.Serializer):
@@ -84,7 +96,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportJob
         fields = [
-            "id", "job_id", "status", "file_name", "skip_errors", "mapping", "total_rows", "processed_rows", "created",
+            "id", "job_id", "status", "file_name", "skip_errors", "mapping", "match_on", "total_rows", "processed_rows", "created",
             "updated", "skipped", "progress", "errors", "error_count", "message", "started_at", "finished_at",
             "created_at", "updated_at", "created_by",
         ]

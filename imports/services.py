@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from contacts.services import contacts_bulk_upsert
+from contacts.services import MATCH_KEYS, contacts_bulk_upsert, contacts_bulk_upsert_matching
 from crm import metrics
 from crm.actors import Actor
 from crm.errors import Conflict, DomainError, NotFound, PayloadTooLarge, field_error
@@ -134,17 +134,22 @@ def import_validate(
 # -- jobs --------------------------------------------------------------------
 def import_job_create(
     *, workspace: Workspace, actor: Actor, file_name: str, skip_errors: bool = False, mapping: dict | None = None,
-    enqueue: bool = True,
+    match_on: list[str] | None = None, enqueue: bool = True,
 ) -> ImportJob:
-    """Creates a queued job and enqueues its task once the transaction commits."""
+    """Creates a queued job and enqueues its task once the transaction commits.
+    `match_on`: the keys rows match existing contacts by, in order
+    (contacts.services.MATCH_KEYS; default external_client_id)."""
     _import_file(workspace, file_name)
     for header, target in (mapping or {}).items():
         if not isinstance(header, str) or (target is not None and not isinstance(target, str)):
             raise field_error("mapping", "mapping is an object {header: field name}.")
+    match_on = list(match_on or [])
+    if any(key not in MATCH_KEYS for key in match_on) or len(set(match_on)) != len(match_on):
+        raise field_error("match_on", f"An ordered list of distinct keys among {', '.join(MATCH_KEYS)}.")
     with transaction.atomic():
         job = ImportJob.objects.create(
             workspace=workspace, file_name=file_name, skip_errors=skip_errors, mapping=mapping or {},
-            created_by=actor.user, updated_by=actor.user,
+            match_on=match_on, created_by=actor.user, updated_by=actor.user,
         )
         if enqueue:
             from .tasks import import_job_run_task
@@ -354,11 +359,11 @@ def _refused_rows(chunk, result, plan) -> list:
     starter may not), as rejected rows with their cells, for errors.csv."""
     if not result.rejected:
         return []
-    header = plan.header_of("external_client_id")
     cells = chunk.cells_by_row()
     refused = []
     for index, why in result.rejected:
         row = chunk.valid[index][0]
+        header = plan.header_of(why.field or "external_client_id")
         refused.append((row, cells.get(row, []), [Issue(row, header, why.code, why.message)]))
     return refused
 
@@ -377,6 +382,8 @@ def _write_pass(job: ImportJob, actor: Actor, import_file: ImportFile, owner: st
         with_tags = "tags" in plan.fields
         defaults = {"label_id": label_get_default(workspace=workspace).pk, "owner_id": actor.user_id}
         errors = list(job.errors)
+        # match_on beyond the external id: rows are matched (locked) first, then written by id or inserted
+        matching = bool(job.match_on) and job.match_on != ["external_client_id"]
         for chunk in iter_chunks(stream, plan, references, region=workspace.default_phone_region,
                                  start=job.checkpoint, size_bytes=import_file.size):
             with transaction.atomic():
@@ -386,9 +393,15 @@ def _write_pass(job: ImportJob, actor: Actor, import_file: ImportFile, owner: st
                 for _, values in chunk.valid:
                     values.pop("tags", None)
                     rows.append(values)
-                result = contacts_bulk_upsert(
-                    workspace=workspace, actor=actor, rows=rows, tags=tag_ids, defaults=defaults, fields=fields
-                )
+                if matching:
+                    result = contacts_bulk_upsert_matching(
+                        workspace=workspace, actor=actor, rows=rows, tags=tag_ids, defaults=defaults, fields=fields,
+                        match_on=job.match_on,
+                    )
+                else:
+                    result = contacts_bulk_upsert(
+                        workspace=workspace, actor=actor, rows=rows, tags=tag_ids, defaults=defaults, fields=fields
+                    )
                 invalid = chunk.invalid + _refused_rows(chunk, result, plan)
                 errors_grew = _record_errors(locked, invalid, errors)
                 locked.checkpoint = chunk.consumed
@@ -406,3 +419,91 @@ def _write_pass(job: ImportJob, actor: Actor, import_file: ImportFile, owner: st
             if on_progress:
                 on_progress(locked)
     _finish(job.pk, owner, ImportJob.Status.SUCCEEDED, progress=100, total_rows=F("processed_rows"))
+
+
+# -- erasure -------------------------------------------------------------------
+class IdentifierMatcher:
+    """Does a CSV row hold one of a person's identifiers? Cells are compared
+    as the import would read them: emails in any case, phones in any format
+    that normalizes to the same E.164 number (a cheap digits test first: only
+    cells ending in a needle's last six digits are parsed), external ids trimmed."""
+
+    def __init__(self, *, emails, phones, external_ids, region):
+        self.texts = {e.strip().lower() for e in emails if e} | {x.strip() for x in external_ids if x}
+        self.phones = {p for p in phones if p}
+        self.tails = {"".join(ch for ch in p if ch.isdigit())[-6:] for p in self.phones}
+        self.texts |= self.phones
+        self.region = region
+
+    def match(self, cells) -> bool:
+        from contacts.validators import normalize_phone
+
+        for cell in cells:
+            text = str(cell or "").strip()
+            if not text:
+                continue
+            if text in self.texts or text.lower() in self.texts:
+                return True
+            if self.phones:
+                digits = "".join(ch for ch in text if ch.isdigit())
+                if len(digits) >= 6 and digits[-6:] in self.tails:
+                    try:
+                        if normalize_phone(text, region=self.region) in self.phones:
+                            return True
+                    except ValueError:
+                        pass
+        return False
+
+
+def import_rows_erase(*, workspace: Workspace, actor: Actor, emails=(), phones=(), external_ids=()) -> int:
+    """Erases a person's rows from what imports keep (privacy erase): the rows
+    of the workspace's stored files that hold one of the identifiers are
+    removed from the files (rewritten as UTF-8 with their delimiter), and
+    the rejected rows of the error reports (errors.csv) that hold one are
+    deleted. Returns how many rows went. Only workspace admins."""
+    import csv
+    import io
+    import tempfile
+
+    from django.core.files import File
+
+    if not actor.is_workspace_admin:
+        raise DomainError("Only workspace admins may erase import rows.", code="permission_denied")
+    needles = IdentifierMatcher(emails=emails, phones=phones, external_ids=external_ids, region=workspace.default_phone_region)
+    if not (needles.texts or needles.phones):
+        return 0
+    erased = 0
+    for import_file in ImportFile.objects.filter(workspace=workspace).order_by("id"):
+        path = storage_path(workspace.pk, import_file.file_name)
+        if not default_storage.exists(path):
+            continue
+        removed = 0
+        with tempfile.TemporaryFile() as out:
+            text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+            try:
+                with open_stream(workspace.pk, import_file.file_name) as stream:
+                    writer = csv.writer(text, delimiter=stream.delimiter)
+                    if stream.header is not None:
+                        writer.writerow(stream.header)
+                    for _, cells in stream:
+                        if needles.match(cells):
+                            removed += 1
+                        else:
+                            writer.writerow(cells)
+            except CsvFileError:
+                continue  # unreadable as CSV: no row to find (an import of it fails too)
+            text.flush()
+            if removed:
+                size = out.tell()
+                out.seek(0)
+                default_storage.delete(path)
+                default_storage.save(path, File(out))
+                ImportFile.objects.filter(pk=import_file.pk).update(size=size, updated_at=timezone.now(),
+                                                                    updated_by=actor.user)
+            text.detach()
+        erased += removed
+    doomed = [pk for pk, cells in ImportJobError.objects.filter(job__workspace=workspace)
+              .values_list("pk", "cells").iterator(chunk_size=2000) if needles.match(cells)]
+    if doomed:
+        ImportJobError.objects.filter(pk__in=doomed).delete()
+    return erased + len(doomed)

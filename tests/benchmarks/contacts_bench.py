@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import types
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from pathlib import Path
 
@@ -52,7 +52,8 @@ from django.urls import path  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from contacts.models import Contact  # noqa: E402
+from contacts import services as contact_services  # noqa: E402
+from contacts.models import Contact, CustomFieldDefinition  # noqa: E402
 from crm import services as crm_services  # noqa: E402
 from crm.actors import Actor  # noqa: E402
 from crm.authentication import ApiTokenAuthentication  # noqa: E402
@@ -66,6 +67,9 @@ NULL = "\\N"  # COPY text format
 WORKSPACE_NAME = "Contacts Bench"
 OTHER_WORKSPACE_NAME = "Contacts Bench Other"
 LIST_TARGET_MS = 50.0
+SEARCH_URL = "/v1/crm/contacts/search"
+SEARCH_TARGET_MS = 100.0
+EQUALITY_TARGET_MS = 50.0
 BATCH_TARGET_MS = 200.0
 API_TO_PLAIN_TARGET = 0.80
 PAGES_PER_DEPTH = 8
@@ -101,6 +105,11 @@ COUNTRIES = (
     ("Spain", "+34", ("Madrid", "Barcelona", "Valencia"), 7, ("+346",), 8),
 )
 STAGE_WEIGHTS = (40, 25, 15, 10, 6, 3, 1)  # the last stage is the rare one
+# (shortName, type, options) of the custom fields the seed fills
+CUSTOM_FIELDS = (("score", "number", ()), ("tier", "dropdown", ("Gold", "Silver", "Bronze", "Platinum")),
+                 ("renewal", "date", ()))
+TIER_WEIGHTS = (20, 30, 45, 5)
+SEED_FORMAT = 2  # 2: custom fields seeded (search cases)
 CLIENT_TAGS = 20
 
 
@@ -201,6 +210,14 @@ class Fixtures:
                 workspace=self.workspace, type=Tag.Type.CLIENT_STAGE, tag=name, defaults={"order": i}
             )
             self.stage_ids.append(tag.pk)
+        # Custom fields the seed fills (score on 80% of contacts, tier on 60%, renewal on 50%).
+        self.custom = {}
+        for short_name, kind, options in CUSTOM_FIELDS:
+            definition = CustomFieldDefinition.objects.filter(workspace=self.workspace, short_name=short_name).first()
+            if definition is None:
+                definition = contact_services.custom_field_create(
+                    workspace=self.workspace, actor=SYSTEM, label=short_name, type=kind, options=options)
+            self.custom[short_name] = definition.code
         self.admin_token = self._token(self.admin)
         self.member_token = self._token(self.members[0])
 
@@ -246,10 +263,12 @@ class Seeder:
         t0 = time.perf_counter()
         with connection.cursor() as cur:
             cur.execute(
-                "TRUNCATE contacts_contact, contacts_contacttag, contacts_contact_sub_owners RESTART IDENTITY CASCADE"
+                "TRUNCATE contacts_contact, contacts_contacttag, contacts_contact_sub_owners, contacts_contactfieldvalue "
+                "RESTART IDENTITY CASCADE"
             )
         restore_pending_ddl()  # on empty tables: instant
-        tables = ("contacts_contact", "contacts_contacttag", "contacts_contact_sub_owners", "contacts_contactsearch")
+        tables = ("contacts_contact", "contacts_contacttag", "contacts_contact_sub_owners", "contacts_contactsearch",
+                  "contacts_duplicatekey", "contacts_contactfieldvalue")
         ddl = self._droppable(tables)
         meta_set("pending_ddl", [{"name": d["name"], "create": d["create"]} for d in ddl])
         with connection.cursor() as cur:
@@ -376,6 +395,21 @@ class Seeder:
                     "SELECT id, contacts_search_document(name, surname, email, phone, code) FROM contacts_contact"
                 )
                 counts["search_rows"] = cur.rowcount
+                # ... and the duplicate keys (migration 0014's triggers), grouped in one statement
+                cur.execute(
+                    "INSERT INTO contacts_duplicatekey (workspace_id, kind, value, contacts) "
+                    "SELECT k.workspace_id, k.kind, k.value, count(*) FROM contacts_contact c, "
+                    "contacts_duplicate_keys(c.workspace_id, c.email, c.phone, c.external_client_id, c.deleted_at) k "
+                    "GROUP BY 1, 2, 3"
+                )
+                counts["duplicate_keys"] = cur.rowcount
+                # ... and the custom field values table (migration 0010's triggers)
+                cur.execute(
+                    "INSERT INTO contacts_contactfieldvalue (contact_id, workspace_id, code, text, number) "
+                    "SELECT c.id, c.workspace_id, e.key, e.value #>> '{}', contacts_field_number(e.value) "
+                    "FROM contacts_contact c, jsonb_each(c.custom_fields) e WHERE c.custom_fields <> '{}'::jsonb"
+                )
+                counts["custom_field_values"] = cur.rowcount
             cur.execute("RESET session_replication_role")
             cur.execute("RESET synchronous_commit")
         return counts
@@ -413,6 +447,7 @@ class Seeder:
             "tag": lut(tag_ids, TAG_WEIGHTS),
             "sub_owner": lut(users[1:], [1] * (len(users) - 1)),
             "days": {},
+            "tier": lut(("Gold", "Silver", "Bronze", "Platinum"), TIER_WEIGHTS),
         }
         return self._lut
 
@@ -435,8 +470,23 @@ class Seeder:
         span = 730 * 86400
         ws, other_ws, admin = str(self.fx.workspace.pk), str(self.fx.other.pk), str(self.fx.admin.pk)
         out = []
+        score_code, tier_code, renewal_code = (self.fx.custom[name] for name, _, _ in CUSTOM_FIELDS)
+        tier_lut = lut["tier"]
+        renewal_base = date(2026, 1, 1).toordinal()
         for cid in range(start, stop):
-            r1, r2, r3, r4 = bits(64), bits(64), bits(64), bits(64)
+            r1, r2, r3, r4, r5 = bits(64), bits(64), bits(64), bits(64), bits(64)
+            if in_other_ws := cid in other_ids:
+                custom = "{}"
+            else:
+                parts = []
+                if r5 & 1023 < 819:
+                    parts.append(f'"{score_code}": {(r5 >> 10) % 1000}')
+                if (r5 >> 20) & 1023 < 614:
+                    parts.append(f'"{tier_code}": "{tier_lut[(r5 >> 30) & 1023]}"')
+                if (r5 >> 40) & 1023 < 512:
+                    day = date.fromordinal(renewal_base + (r5 >> 50) % 730).isoformat()
+                    parts.append(f'"{renewal_code}": "{day}"')
+                custom = "{" + ", ".join(parts) + "}"
             (first, last, email_local, domain, country, calling_code, city, prefix, modulo, digits, title, address,
              company) = templates[r1 & 4095]
             organization = (r1 >> 12) & 1023 < 51
@@ -450,7 +500,7 @@ class Seeder:
             u = ((r3 >> 26) & 1023) / 1024
             updated = created + int((now - created) * (1 - u * u * u))
             updated_text = ts(updated)
-            in_other = cid in other_ids
+            in_other = in_other_ws
             if in_other:
                 owner, label, stage, agent = NULL, other_label_lut[(r3 >> 36) & 1023], NULL, NULL
             else:
@@ -470,7 +520,7 @@ class Seeder:
                 f"{f'EXT{cid:09d}' if (r3 >> 56) < 154 else NULL}\t{visibility}\t"
                 f"{'t' if (r2 >> 30) & 127 == 0 else 'f'}\t{updated_text if archived else NULL}\t"
                 f"{'SYSTEM' if archived else ''}\t{1 + (r4 >> 56) % 5}\t{admin}\t"
-                f"{admin if owner == NULL else owner}\t{owner}\t{label}\t{stage}\t{agent}\t\\N"
+                f"{admin if owner == NULL else owner}\t{owner}\t{label}\t{stage}\t{agent}\t\\N\t{custom}"
                 + suffix
             )
         return "".join(out)
@@ -484,7 +534,7 @@ GEN_COLUMNS = [
     "id", "workspace_id", "created_at", "updated_at", "type", "name", "surname", "email", "country_code", "phone",
     "secondary_phone", "address", "city", "country", "code", "title", "external_client_id", "visibility_type",
     "disabled", "deleted_at", "archived_by", "version", "created_by_id", "updated_by_id", "owner_id", "label_id",
-    "stage_id", "default_agent_id", "organization_id",
+    "stage_id", "default_agent_id", "organization_id", "custom_fields",
 ]
 
 
@@ -500,7 +550,7 @@ def check_phone_generators():
 def ensure_seed(fx, n, other, reseed):
     state = meta_get("seed")
     ws_count = None
-    if state and not reseed and state.get("n") == n and state.get("other") == other and state.get("workspace_id") == fx.workspace.pk:
+    if state and not reseed and state.get("format") == SEED_FORMAT and state.get("n") == n and state.get("other") == other and state.get("workspace_id") == fx.workspace.pk:
         ws_count = Contact.objects.filter(workspace=fx.workspace, pk__lte=state["max_id"]).count()
         if ws_count == n:
             _cleanup_previous_runs(state["max_id"])
@@ -509,7 +559,7 @@ def ensure_seed(fx, n, other, reseed):
     meta_set("seed", None)
     result = Seeder(fx, n, other).run()
     state = {
-        "n": n, "other": other, "workspace_id": fx.workspace.pk, "max_id": n + other,
+        "n": n, "other": other, "workspace_id": fx.workspace.pk, "max_id": n + other, "format": SEED_FORMAT,
         "seeded_at": timezone.now().isoformat(timespec="seconds"), **result,
     }
     meta_set("seed", state)
@@ -761,10 +811,58 @@ class Bench:
         result = Result(name, "list", target, note)
         return self.add(measure(result, self.get(client or self.admin, url, params), self.repeat, check_list(min_rows)))
 
+    def case_post(self, name, body, target=SEARCH_TARGET_MS, min_rows=1, note="", url=SEARCH_URL, client=None):
+        client = client or self.admin
+        result = Result(name, "search", target, note)
+        return self.add(measure(result, lambda i: client.post(url, body, format="json"), self.repeat,
+                                check_list(min_rows)))
+
+    def search_cases(self):
+        """POST /contacts/search (issue 16): p95 under 100 ms, equalities under 50 ms."""
+        fx, custom = self.fx, self.fx.custom
+
+        def flt(field, operator, value):
+            return {"field": field, "operator": operator, "value": value}
+
+        popular_stage, popular_tag = fx.stage_ids[0], fx.tags[0][1]
+        self.case_post("POST search: two OR'ed groups of two filters", {"filter_groups": [
+            {"filters": [flt("stage", "eq", popular_stage), flt("tags", "has_any", [popular_tag])]},
+            {"filters": [flt("label", "eq", fx.label_ids[1]), flt("city", "eq", "Berlin")]},
+        ]})
+        self.case_post("POST search: custom-field equality (tier = Platinum)",
+                       {"filter_groups": [{"filters": [flt("tier", "eq", "Platinum")]}]}, target=EQUALITY_TARGET_MS)
+        self.case_post("POST search: custom-field equality (score = 512, rare)",
+                       {"filter_groups": [{"filters": [flt("score", "eq", 512)]}]}, target=EQUALITY_TARGET_MS)
+        self.case_post("POST search: custom-field number range (score 100..150)",
+                       {"filter_groups": [{"filters": [flt("score", "between", [100, 150])]}]})
+        self.case_post("POST search: custom-field date range (renewal in a month)",
+                       {"filter_groups": [{"filters": [flt("renewal", "between", ["2026-03-01", "2026-03-31"])]}]})
+        self.case_post("POST search: tags has_all of two tags",
+                       {"filter_groups": [{"filters": [flt("tags", "has_all", [fx.tags[0][1], fx.tags[1][1]])]}]})
+        self.case_post("POST search: contains on name ('ann')",
+                       {"filter_groups": [{"filters": [flt("name", "contains", "ann")]}]})
+        self.case_post("POST search: sort by a custom field (-score)", {"sort": ["-score"]})
+        self.case_post("POST search: sort by a custom field (tier) + filter",
+                       {"sort": ["tier"], "filter_groups": [{"filters": [flt("stage", "eq", popular_stage)]}]})
+        self.case_post("POST search: member token, custom-field equality",
+                       {"filter_groups": [{"filters": [flt("tier", "eq", "Platinum")]}]}, target=EQUALITY_TARGET_MS,
+                       client=self.member)
+        # a deep keyset page of a custom-field sort: walk there for real, then time that page
+        if wanted("POST search: sort by a custom field, cursor page"):
+            body, cursor = {"sort": ["-score"], "limit": 100}, None
+            for _ in range(50):
+                response = self.admin.post(SEARCH_URL, {**body, "cursor": cursor}, format="json")
+                cursor = response.json()["paginationInfo"]["nextCursor"] if response.status_code == 200 else None
+                if cursor is None:
+                    break
+            if cursor is not None:
+                self.case_post("POST search: sort by a custom field, cursor page 51", {**body, "cursor": cursor})
+
     # -- the cases ---------------------------------------------------------------------
     def run(self):
         log("measuring ...")
         n = self.state["n"]
+        self.search_cases()
         self.case_get("first page (limit 25)", {})
         self.case_get("first page (limit 100)", {"limit": 100})
         self.case_get("first page, member token (visibility)", {}, client=self.member)
