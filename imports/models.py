@@ -33,6 +33,8 @@ class ImportJob(WorkspaceScopedModel):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     file_name = models.CharField(max_length=64)
     skip_errors = models.BooleanField(default=False)
+    validate_only = models.BooleanField(default=False, help_text="Validates the file, writes no contact")
+    result = models.JSONField(null=True, blank=True, help_text="A validate_only job's report (POST /imports/validate's)")
     mapping = models.JSONField(default=dict, blank=True)
     # Keys a row matches an existing contact by, in order (contacts.services.MATCH_KEYS);
     # [] : by external_client_id, as before match_on existed.
