@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("imports.urls")),
     path("", include("events.urls")),
     path("", include("exports.urls")),
+    path("", include("privacy.urls")),
 ]
 
 urlpatterns = [

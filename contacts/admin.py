@@ -3,10 +3,10 @@ acting staff user: the same rules, defaults and errors as the API."""
 from django import forms
 from django.contrib import admin, messages
 
-from crm.admin import ServiceAdminForm, ServiceModelAdmin
+from crm.admin import ReadOnlyModelAdmin, ServiceAdminForm, ServiceModelAdmin
 
 from . import services
-from .models import Contact, ContactView, CustomFieldDefinition
+from .models import Contact, ContactView, CustomFieldDefinition, SuppressedIdentifier
 from .services.rules import MAX_LENGTH, CustomFieldValue
 
 
@@ -102,7 +102,7 @@ class ContactAdmin(ServiceModelAdmin):
     list_select_related = ["label", "owner", "workspace"]
     raw_id_fields = ["workspace", "label", "stage", "owner", "default_agent", "organization"]
     filter_horizontal = ["sub_owners"]
-    readonly_fields = ["deleted_at", "archived_by", "creator", "editor"]
+    readonly_fields = ["deleted_at", "archived_by", "merged_into", "creator", "editor"]
     # A million rows: no exact COUNT(*) under the result list.
     show_full_result_count = False
     actions = ["archive_selected", "restore_selected"]
@@ -189,3 +189,15 @@ class ContactViewAdmin(ServiceModelAdmin):
 
     def delete_model(self, request, obj):
         self.call(request, services.view_delete, workspace=obj.workspace, actor=self.actor(request), view=obj)
+
+
+# Written by the privacy erase only (digests, no personal data): looked at here.
+@admin.register(SuppressedIdentifier)
+class SuppressedIdentifierAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "workspace", "kind", "digest", "created_by", "created_at"]
+    search_fields = ["digest", "workspace__name"]
+    list_filter = ["kind", "workspace", "created_at"]
+    list_select_related = ["workspace", "created_by"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -80,6 +80,10 @@ class Contact(VersionedModel, WorkspaceScopedModel):
     editor = models.JSONField(null=True, blank=True, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
     archived_by = models.CharField(max_length=20, blank=True, default="", help_text="user id or SYSTEM")
+    # Set (with deleted_at) when merged into another contact (contacts.services.merge).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -116,6 +120,16 @@ class Contact(VersionedModel, WorkspaceScopedModel):
             models.Index(fields=["organization", "id"], name="contact_organization_idx"),
             models.Index(
                 fields=["workspace", "id"], name="contact_archived_idx", condition=models.Q(deleted_at__isnull=False)
+            ),
+            # Only merged contacts: deleting or erasing a contact finds what was merged
+            # into it (ON DELETE SET NULL) without scanning the table.
+            models.Index(
+                fields=["merged_into"], name="contact_merged_into_idx", condition=models.Q(merged_into__isnull=False)
+            ),
+            # Duplicates by external id compare it case-insensitively (an exact one is unique).
+            models.Index(
+                "workspace", Lower("external_client_id"), name="contact_external_lower_idx",
+                condition=models.Q(external_client_id__isnull=False),
             ),
         ]
 
@@ -215,3 +229,30 @@ class ContactView(VersionedModel, WorkspaceScopedModel):
 
     def __str__(self):
         return self.name
+
+
+class SuppressedIdentifier(models.Model):
+    """An identifier of a person erased on request (privacy erase with
+    suppress): a write that would create a contact carrying it is refused
+    (contacts.services.suppression). Only a SHA-256 digest of the workspace
+    and the normalized value is kept, never the value."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone"
+        EXTERNAL_CLIENT_ID = "external_client_id", "External client id"
+
+    workspace = models.ForeignKey("crm.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)
+    digest = models.CharField(max_length=64)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "digest"], name="uniq_suppressed_digest")]
+
+    def __str__(self):
+        return f"{self.kind} {self.digest[:12]}…"

@@ -260,3 +260,7 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
     class Meta(ApiTokenSerializer.Meta):
         fields = ApiTokenSerializer.Meta.fields + ["token"]
         read_only_fields = fields
+
+
+# The name some apps import: the one strict base above, not a second mechanism.
+StrictInputSerializer = Serializer

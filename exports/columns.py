@@ -56,14 +56,21 @@ class IsoInstant(Func):
         return f"""to_char({sql} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""", params
 
 
-def _tags_expression():
-    """The contact's tags joined by `;`, in the order contacts show them."""
+def _tags_expression(neutralized: bool = False):
+    """The contact's tags joined by `;`, in the order contacts show them.
+    `neutralized`: the finished CSV cell, neutralised inside the subquery (a
+    CASE around the subquery would run it twice a row)."""
     link, tag = ContactTag._meta.db_table, Tag._meta.db_table
     contact = Contact._meta.db_table
+    joined = (f'SELECT string_agg(t.tag, %s ORDER BY t."order", t.tag, t.id) AS v FROM {link} ct '
+              f'JOIN {tag} t ON t.id = ct.tag_id WHERE ct.contact_id = {contact}.id')
+    if not neutralized:
+        return RawSQL(f"({joined})", [TAG_SEPARATOR], output_field=TextField())
+    marks = ", ".join(["%s"] * len(FORMULA_PREFIXES))
     return RawSQL(
-        f'(SELECT string_agg(t.tag, %s ORDER BY t."order", t.tag, t.id) FROM {link} ct '
-        f'JOIN {tag} t ON t.id = ct.tag_id WHERE ct.contact_id = {contact}.id)',
-        [TAG_SEPARATOR], output_field=TextField(),
+        f"(SELECT CASE WHEN substr(v, 1, 1) IN ({marks}) THEN '''' || v ELSE COALESCE(v, '') END "
+        f"FROM ({joined}) tags)",
+        [*FORMULA_PREFIXES, TAG_SEPARATOR], output_field=TextField(),
     )
 
 
@@ -90,8 +97,10 @@ class Column:
 
     def sql_cell(self, vendor: str):
         """The expression of this column's finished CSV cell (PostgreSQL's COPY)."""
+        if self.kind == TAGS:
+            return _tags_expression(neutralized=True)
         value = self.expression(vendor)
-        if self.kind in (TEXT, TAGS):
+        if self.kind == TEXT:
             return Neutralized(value)
         if self.kind == PHONE:
             return Coalesce(value, Value(""), output_field=TextField())

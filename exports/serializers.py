@@ -10,12 +10,11 @@ class ExportJobCreateSerializer(Serializer):
     format = serializers.ChoiceField(choices=ExportJob.Format.choices, default=ExportJob.Format.CSV)
     search = serializers.DictField(
         required=False, allow_empty=True,
-        help_text="Which contacts: the filters of GET /v1/crm/contacts by name, e.g. "
-                  '{"label_id": 3, "tags": ["vip"], "search": "smith"}. Empty or absent: every active contact '
-                  "the caller may see.",
+        help_text="Which contacts: {filter_groups, query} as POST /v1/crm/contacts/search takes them. Empty or "
+                  "absent: every active contact the caller may see.",
     )
     view_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
-                                       help_text="A saved view to run instead of `search`.")
+                                       help_text="A saved view to run instead of `search` (its search as it is now).")
     columns = serializers.ListField(
         child=serializers.ChoiceField(choices=list(COLUMNS)), required=False, allow_empty=False, max_length=len(COLUMNS),
         help_text="Columns in this order (default: all of them).",
@@ -45,4 +44,4 @@ class ExportJobSerializer(ModelSerializer):
         return f"/v1/crm/exports/{job.pk}/download"
 
 
-__all__ = ["ExportJobCreateSerializer", "ExportJobCreatedSerializer", "ExportJobSerializer", "StrictCharField"]
+__all__ = ["ExportJobCreateSerializer", "ExportJobCreatedSerializer", "ExportJobSerializer"]

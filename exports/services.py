@@ -74,8 +74,8 @@ def export_job_create(
     unknown = [c for c in columns or () if c not in COLUMNS]
     if unknown:
         raise field_error("columns", f"Unknown columns: {', '.join(unknown)}. Use some of: {', '.join(COLUMNS)}.")
-    search = search or {}
-    selectors.contacts_selected(workspace=workspace, actor=actor, search=search, view_id=view_id)
+    # the view's search is copied now: the export runs what was asked, even if the view changes meanwhile
+    search = selectors.export_search(workspace=workspace, actor=actor, search=search, view_id=view_id)
     with transaction.atomic():
         job = ExportJob.objects.create(
             workspace=workspace, format=format, search=search, view_id=view_id,
@@ -209,8 +209,7 @@ def export_job_run(*, job_id: int, on_page: Callable[[int], None] | None = None)
     job = ExportJob.objects.select_related("workspace", "created_by").get(pk=job_id)
     try:
         actor = _job_actor(job)
-        queryset = selectors.contacts_selected(workspace=job.workspace, actor=actor, search=job.search,
-                                               view_id=job.view_id)
+        queryset = selectors.contacts_selected(workspace=job.workspace, actor=actor, search=job.search)
         columns = [COLUMNS[name] for name in job.columns or DEFAULT_COLUMNS]
         with tempfile.TemporaryFile() as out:
             rows, total = _write_snapshot(job, owner, queryset, columns, out, on_page)

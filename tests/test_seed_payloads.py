@@ -282,3 +282,33 @@ def test_batch_items_take_the_same_aliases(api_client):
     assert response.json()["code"] == "alias_conflict"
     assert response.json()["errors"][0]["field"] == "items.0.externalClientId"
     assert not Contact.objects.filter(external_client_id__in=["b2", "b3"]).exists()
+
+
+# -- seed 003: the other sample bodies ------------------------------------------------
+def test_seed_003_create_with_organization_name_bulk_update_multiple_and_labels(api_client, agent):
+    label = ContactLabel.objects.get(workspace=api_client.workspace, name="Cold lead")
+    body = {"name": "Test Contact", "email": "test@test.com", "country_code": "+91", "phone": "9876543212",
+            "address": "", "label_id": label.id, "visibility_type": "team", "type": "person", "person_names": [],
+            "owner_id": agent.id, "sub_owner_ids": [], "custom_field": [], "organization_name": "Deskera",
+            "note": "a note", "logo": "https://example.com/logo.png"}
+    created = contact_of(api_client.post(URL, body, format="json"))
+    assert (created.phone, created.label_id, created.owner_id, created.visibility_type, created.note, created.logo,
+            created.organization.name) == ("+919876543212", label.id, agent.id, "team", "a note",
+                                           "https://example.com/logo.png", "Deskera")
+    other = contact_of(api_client.post(URL, {"name": "Other"}, format="json"))
+    bulk = {"ids": [created.id, other.id], "label_id": 0, "owner_id": 0, "visibility_type": "public"}
+    response = api_client.patch(URL, bulk, format="json")
+    assert response.status_code == 200 and response.json() == {"updated": 2}
+    assert set(Contact.objects.filter(pk__in=[created.id, other.id]).values_list("visibility_type", "label_id",
+                                                                                  "owner_id")) == {
+        ("public", label.id, agent.id), ("public", other.label_id, api_client.user.id)}  # 0: unchanged
+    multiple = api_client.post(f"{URL}/multiple", {"contact_ids": [other.id, created.id]}, format="json")
+    assert [c["id"] for c in multiple.json()] == [other.id, created.id]
+    made = api_client.post(f"{URL}/labels", {"name": "Test Label", "color": "green", "icon": "fiber_manual_record"},
+                           format="json")
+    assert made.status_code == 201, made.content
+    changed = api_client.put(f"{URL}/labels/{made.json()['id']}", {"name": "Test Label12", "color": "green",
+                                                                    "icon": "fiber_manual_record"}, format="json")
+    assert changed.status_code == 200, changed.content
+    assert ContactLabel.objects.filter(pk=made.json()["id"], name="Test Label12", color="green",
+                                       icon="fiber_manual_record").exists()

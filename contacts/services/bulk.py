@@ -55,7 +55,7 @@ from events import services as events
 from tags.models import Tag
 
 from ..models import Contact, ContactTag
-from . import access, references, rules
+from . import access, references, rules, suppression
 from . import changes as history
 from .lifecycle import EXTERNAL_ID_TAKEN
 
@@ -229,7 +229,27 @@ def contacts_bulk_upsert(
 ) -> BulkResult:
     """Writes `rows` (see the module doc); `fields` are the columns the import
     carries (an update only touches those). Returns created/updated counts
-    and, `with_ids` (the JSON batch), the contact id of each row written."""
+    and, `with_ids` (the JSON batch), the contact id of each row written.
+    A row that would create a person erased on request (the suppression
+    list) is not written: it comes back in `rejected` (`suppressed`)."""
+    refused = suppression.refused(workspace, rows) if rows else {}
+    if not refused:
+        return _bulk_upsert(workspace=workspace, actor=actor, rows=rows, tags=tags, defaults=defaults, fields=fields,
+                            with_ids=with_ids)
+    keep = [i for i in range(len(rows)) if i not in refused]
+    inner = _bulk_upsert(
+        workspace=workspace, actor=actor, rows=[rows[i] for i in keep],
+        tags=[tags[i] for i in keep] if tags is not None else None, defaults=defaults, fields=fields,
+        with_ids=with_ids,
+    )
+    return BulkResult(
+        created=inner.created, updated=inner.updated,
+        rejected=sorted([(keep[i], why) for i, why in inner.rejected] + list(refused.items()), key=lambda r: r[0]),
+        ids={keep[i]: pk for i, pk in inner.ids.items()}, updated_rows={keep[i] for i in inner.updated_rows},
+    )
+
+
+def _bulk_upsert(*, workspace, actor, rows, tags, defaults, fields, with_ids) -> BulkResult:
     if not rows:
         return BulkResult()
     unknown = set().union(*rows) - set(WRITABLE)
@@ -736,3 +756,43 @@ def contacts_bulk_update_rows(*, workspace: Workspace, actor: Actor, updates: Se
         rows.append((pk, current["version"] + 1, {"changes": change}))
     events.record_many(workspace=workspace, actor=actor, type="contact.updated", subject_type=history.SUBJECT,
                        rows=rows)
+
+
+def contacts_bulk_upsert_matching(
+    *, workspace: Workspace, actor: Actor, rows: Sequence[dict], match_on: Sequence[str],
+    tags: Sequence[list[int] | None] | None = None, defaults: dict | None = None, fields: Sequence[str] = WRITABLE,
+) -> BulkResult:
+    """contacts_bulk_upsert with matching keys (a CSV import's `match_on`):
+    the rows that match an existing contact (contacts_bulk_match) update it
+    by id, the others go through contacts_bulk_upsert; a row that matches
+    ambiguously, or a contact the actor may not change, comes back in
+    `rejected`. A constant number of statements whatever the count."""
+    matches = contacts_bulk_match(workspace=workspace, actor=actor, rows=rows, match_on=match_on)
+    result = BulkResult()
+    updates, update_tags, new = [], [], []
+    for n, (row, match) in enumerate(zip(rows, matches)):
+        if match.error:
+            result.rejected.append((n, match.error))
+        elif match.contact_id is not None:
+            updates.append((match.contact_id, row, match.current))
+            update_tags.append(tags[n] or None if tags is not None else None)
+            result.ids[n] = match.contact_id
+            result.updated_rows.add(n)
+        else:
+            new.append(n)
+    contacts_bulk_update_rows(workspace=workspace, actor=actor, updates=updates,
+                              tags=update_tags if tags is not None else None)
+    result.updated = len(updates)
+    if new:
+        inserted = contacts_bulk_upsert(
+            workspace=workspace, actor=actor, rows=[rows[n] for n in new],
+            tags=[tags[n] for n in new] if tags is not None else None, defaults=defaults, fields=fields,
+            with_ids=True,
+        )
+        result.created += inserted.created
+        result.updated += inserted.updated
+        result.rejected.extend((new[k], why) for k, why in inserted.rejected)
+        result.ids.update({new[k]: pk for k, pk in inserted.ids.items()})
+        result.updated_rows.update(new[k] for k in inserted.updated_rows)
+    result.rejected.sort(key=lambda item: item[0])
+    return result

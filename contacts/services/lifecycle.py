@@ -20,7 +20,7 @@ from ..models import Contact, ContactTag
 from events import services as events
 
 from ..validators import normalize_phone
-from . import access, changes, references, rules
+from . import access, changes, references, rules, suppression
 from .rules import ContactValues
 
 EXTERNAL_ID_TAKEN = "A contact with this external_client_id already exists in the workspace."
@@ -183,6 +183,10 @@ def _apply_links(workspace: Workspace, actor: Actor, contact: Contact, write: _W
 
 def _insert(workspace: Workspace, actor: Actor, values: ContactValues) -> Contact:
     write = _prepare(workspace, actor, values, None)
+    # a person erased on request is not created again (suppression list)
+    refused = suppression.refused(workspace, [write.fields]).get(0)
+    if refused is not None:
+        raise ValidationFailed(errors=[refused])
     now = timezone.now()
     fields = write.fields
     fields.setdefault("owner_id", actor.user_id)

@@ -158,6 +158,8 @@ ROUTES = [
           done=lambda r, t: r.json()["id"] == t.contact_id),
     Route("history", "read", _json("get", lambda t, w: f"{contact_url(t)}/history"), hidden=(404, "not_found"),
           done=lambda r, t: {e["subject"]["id"] for e in _items(r)} == {t.contact_id}),
+    Route("data", "read", _json("get", lambda t, w: f"{contact_url(t)}/data"), hidden=(404, "not_found"),
+          done=lambda r, t: r.json()["contact"]["id"] == t.contact_id and len(r.json()["conversations"]) == 1),
     Route("list", "list", _json("get", lambda t, w: f"/v1/crm/contacts?contact_ids={t.contact_id}"),
           listed=lambda r: [c["id"] for c in _items(r)]),
     Route("search", "list", _json("post", lambda t, w: "/v1/crm/contacts/search", lambda t, w: {

@@ -75,3 +75,21 @@ def test_custom_field_admin(admin_site_client):
     assert definition.code == "D-0000001"
     listing = admin_site_client.get("/admin/contacts/customfielddefinition/", {"q": "budg", "type__exact": "number"})
     assert [d.code for d in listing.context["cl"].result_list] == ["D-0000001"]
+
+
+def test_admin_form_writes_seed_004_fields_and_stamps_staff(admin_site_client, rows):
+    ann = rows["ann"]
+    data = {
+        "workspace": rows["ws"].id, "type": "person", "name": "Ann", "visibility_type": "public",
+        "visibility_ids": "[]", "custom_fields": "{}", "integration_meta": "{}", "label": rows["hot"].id,
+        "media": '["https://x.io/a.png"]', "cover_photo": "https://x.io/c.png", "company_namespace": '["c1"]',
+    }
+    response = admin_site_client.post(f"{CHANGELIST}{ann.id}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    ann.refresh_from_db()
+    assert (ann.media, ann.cover_photo, ann.company_namespace) == (["https://x.io/a.png"], "https://x.io/c.png", ["c1"])
+    assert ann.editor["type"] == "admin" and ann.creator["id"] == rows["owner"].id  # staff: an admin
+    bad = admin_site_client.post(f"{CHANGELIST}{ann.id}/change/", {**data, "cover_photo": "ftp://x.io/c"})
+    assert bad.status_code == 200 and "Enter a valid http(s) URL." in bad.content.decode()
+    page = admin_site_client.get(f"{CHANGELIST}{ann.id}/change/").content.decode()
+    assert "Creator" in page and "Editor" in page

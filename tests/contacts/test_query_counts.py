@@ -130,11 +130,12 @@ def test_upsert_create_with_many_tags_and_sub_owners(api_client, django_assert_n
     members = [UserFactory() for _ in range(n)]
     for user in members:
         MembershipFactory(workspace=api_client.workspace, user=user)
-    # auth, savepoint, locked lookup, members, default label, tags read, tags INSERT, savepoint + contact
-    # INSERT + release, tag links INSERT, sub-owner links INSERT, the event INSERT, release, then the
-    # response's read (row with the custom field definitions, sub-owners' details)
+    # auth, savepoint, locked lookup, members, default label, tags read, tags INSERT, the suppression
+    # list (contacts.services.suppression), savepoint + contact INSERT + release, tag links INSERT,
+    # sub-owner links INSERT, the event INSERT, release, then the response's read (row with the custom
+    # field definitions, sub-owners' details)
     body = {"external_client_id": "new", "tags": [f"t{i}" for i in range(n)], "sub_owner_ids": [u.id for u in members]}
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(17):
         response = api_client.put(f"{URL}/upsert", body, format="json")
     assert response.status_code == 201, response.content
     assert len(response.json()["tags"]) == n and len(response.json()["sub_owner_details"]) == n

@@ -18,7 +18,7 @@ from exports.columns import Neutralized
 from exports.models import ExportJob
 from imports.selectors import neutralize
 from tests.contacts.factories import ContactFactory
-from tests.factories import SYSTEM, actor_of
+from tests.factories import SYSTEM
 
 from .conftest import csv_rows, download, job_of, run, start, stored_exports
 
@@ -72,18 +72,29 @@ def test_sql_neutralisation_gives_the_helpers_answer():
         assert value == neutralize(cell), (cell, value)
 
 
-def test_selection_uses_the_list_filters(api_client):
+def test_selection_is_a_search_or_a_saved_view(api_client):
     workspace = api_client.workspace
     vip = ContactFactory(workspace=workspace, tags=["vip"], name="Ann")
-    ContactFactory(workspace=workspace, name="Bob")
-    job_id = start(api_client, format="csv", search={"tags": ["vip"]}, columns=["id", "name"])
+    bob = ContactFactory(workspace=workspace, name="Bob")
+    search = {"filter_groups": [{"filters": [{"field": "tags", "operator": "has_any", "value": ["vip"]}]}]}
+    job_id = start(api_client, format="csv", search=search, columns=["id", "name"])
     run(job_id)
     data = download(api_client, job_id)
     assert data.decode().splitlines()[0] == "id,name"
     assert [int(r["id"]) for r in csv_rows(data)] == [vip.pk]
-    job_id = start(api_client, format="csv", search={"search": "bo"}, columns=["name"])
+    job_id = start(api_client, format="csv", search={"query": "bo"}, columns=["name"])
     run(job_id)
     assert [r["name"] for r in csv_rows(download(api_client, job_id))] == ["Bob"]
+    # a saved view: its search as it was when the export was asked for
+    response = api_client.post("/v1/crm/contacts/views", {"name": "Bobs", "search": {"query": "bob"}}, format="json")
+    assert response.status_code == 201, response.content
+    view_id = response.json()["id"]
+    job_id = start(api_client, format="csv", view_id=view_id, columns=["id"])
+    assert api_client.patch(f"/v1/crm/contacts/views/{view_id}", {"search": {"query": "ann"}},
+                            format="json").status_code == 200
+    run(job_id)
+    assert [int(r["id"]) for r in csv_rows(download(api_client, job_id))] == [bob.pk]
+    assert job_of(api_client, job_id)["view_id"] == view_id
 
 
 def test_jsonl_export(api_client):
@@ -182,17 +193,22 @@ def test_cancel_while_running_keeps_no_file(client_for, settings):
     ({"format": "csv", "columns": ["id", "password"]}, "columns.1", "invalid_choice"),
     ({"format": "csv", "columns": []}, "columns", "empty"),
     ({"format": "csv", "columns": "id"}, "columns", "not_a_list"),
-    ({"format": "csv", "search": {"label_id": "x"}}, "search.label_id", "invalid"),
-    ({"format": "csv", "search": {"no_such_filter": 1}}, "search.no_such_filter", "unknown_field"),
+    ({"format": "csv", "search": {"filter_groups": [{"filters": [{"field": "label_id", "operator": "eq",
+                                                                   "value": "x"}]}]}},
+     "search.filter_groups.0.filters.0.value", "invalid_value"),
+    ({"format": "csv", "search": {"filter_groups": [{"filters": [{"field": "nope", "operator": "eq", "value": 1}]}]}},
+     "search.filter_groups.0.filters.0.field", "unknown_field"),
+    ({"format": "csv", "search": {"label_id": 3}}, "search.label_id", "unknown_field"),
     ({"format": "csv", "search": []}, "search", "not_a_dict"),
     ({"format": "csv", "view_id": 0}, "view_id", "min_value"),
     ({"format": "csv", "view_id": 2**63}, "view_id", "max_value"),
+    ({"format": "csv", "view_id": 999999}, None, "not_found"),
     ({"format": "csv", "search": {}, "view_id": 1}, "view_id", "invalid"),
     ({"format": "csv", "no_such_field": 1}, "no_such_field", "unknown_field"),
 ])
 def test_bad_input_is_a_400_and_creates_nothing(api_client, body, field, code):
     response = api_client.post("/v1/crm/exports", body, format="json")
-    assert response.status_code == 400, response.content
+    assert response.status_code == (404 if code == "not_found" else 400), response.content
     error = response.json()["errors"][0]
     assert (error["field"], error["code"]) == (field, code), response.json()
     assert not ExportJob.objects.exists()

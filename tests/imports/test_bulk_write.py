@@ -23,8 +23,8 @@ def test_upsert_creates_updates_and_stamps(workspace, admin_user, django_assert_
         {"name": "NoId"},
     ]
     # constant whatever the number of rows (5 of them the events': the tags' names twice, the old tag
-    # names of replaced tags, the created rows' and the updated rows' events)
-    with django_assert_max_num_queries(15):
+    # names of replaced tags, the created rows' and the updated rows' events; 1 the suppression list's)
+    with django_assert_max_num_queries(16):
         result = contacts_bulk_upsert(
             workspace=workspace, actor=actor_of(workspace, admin_user), rows=rows, tags=[[vip.pk], None, [vip.pk], None, [vip.pk]],
             defaults={"label_id": default_label.pk, "owner_id": admin_user.pk}, fields=["name", "city"],
@@ -50,8 +50,9 @@ def test_new_rows_take_one_copy_and_one_statement(workspace, admin_user, django_
     default_label = label_get_default(workspace=workspace)
     rows = [{"name": f"N{i}", "external_client_id": f"x{i}", "city": "Oslo"} for i in range(50)] + [{"name": "Solo"}]
     tags = [[vip.pk, lead.pk] if i % 2 else None for i in range(50)] + [[lead.pk]]
-    # stage, COPY, insert + link, the tags' names, the events' INSERT ... SELECT (one for any count)
-    with django_assert_max_num_queries(5):
+    # the suppression list, stage, COPY, insert + link, the tags' names, the events' INSERT ... SELECT
+    # (one for any count)
+    with django_assert_max_num_queries(6):
         result = contacts_bulk_upsert(workspace=workspace, actor=actor_of(workspace, admin_user), rows=rows, tags=tags,
                                       defaults={"label_id": default_label.pk, "owner_id": admin_user.pk},
                                       fields=["name", "city", "external_client_id"])
