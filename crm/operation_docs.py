@@ -76,6 +76,15 @@ OPERATIONS: dict[str, tuple[str, str]] = {
                         "a signed nextCursor and a capped total. Unknown keys and fields are 400s naming them."),
     "contacts_history": ("A contact's history", "The contact's events, newest first, with who changed what; "
                          "follows the contact's visibility (404 when the caller may not see it)."),
+    "contacts_duplicate_groups": ("List groups of duplicate contacts", "Groups of active contacts the caller "
+                                  "may see that share a normalized email, an E.164 phone or an external id (any "
+                                  "case), with up to 50 contacts each; cursor pages of groups."),
+    "contacts_duplicates": ("A contact's likely duplicates", "Contacts that share this one's email, phone or "
+                            "external id (at most 100, by id), each with the reasons it matched."),
+    "contacts_merge": ("Merge contacts into this one", "Folds up to 9 other contacts into this one (their "
+                       "conversations, tags and empty fields move here; they are archived); dry_run=true answers "
+                       "the result without writing. 409 when a contact was merged before or this one is "
+                       "archived."),
     # -- custom fields ----------------------------------------------------------
     "contact_custom_fields_list": ("List custom field definitions", "The workspace's custom contact fields, with "
                                    "their generated code (D-0000013), shortName, type and options. Members read."),
@@ -165,6 +174,12 @@ OPERATIONS: dict[str, tuple[str, str]] = {
                                "only; the old one keeps signing beside it for 24 hours. Takes no body."),
     "webhooks_test": ("Send a test event", "Admins only. Queues a webhook.test event to this endpoint: 202 with "
                       "the delivery; a disabled endpoint is a 400 `inactive`. Takes no body."),
+    # -- privacy -----------------------------------------------------------------
+    "privacy_erasures_list": ("List erasure receipts", "Admins only. The workspace's erasures on request, newest "
+                              "first: what was erased (counts), by which identifier and whom; never the value."),
+    "privacy_erasures_retrieve": ("Get an erasure receipt", "Admins only. One erasure's receipt: counts of erased "
+                                  "contacts, conversations, messages and import rows, and the suppression it "
+                                  "added."),
     # -- imports ---------------------------------------------------------------
     "import_jobs_list": ("List import jobs", "The workspace's import jobs, newest first, paginated, with status "
                          "and counters."),

@@ -467,10 +467,9 @@ class APIResourceTests:
         writes += [(a.method, a.url, a.payload or (lambda obj: {})) for a in self.actions if a.method != "get"]
         for method, template, payload in writes:
             obj = self.make(workspace)
+            body = {**payload(obj), **extra}  # before the state is read: a payload may make objects
             before, count = self.state(obj), self.count(workspace)
-            response = getattr(api_client, method)(
-                self.url(template, workspace, obj), {**payload(obj), **extra}, format="json"
-            )
+            response = getattr(api_client, method)(self.url(template, workspace, obj), body, format="json")
             written = self.state(obj) != before or self.count(workspace) != count
             self.assert_unknown_key_rejected(response, written=written, what=f"{method.upper()} {template}")
         if self.bulk is not None:
