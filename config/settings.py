@@ -243,10 +243,17 @@ MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=10 * 1024 * 1
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=100 * 1024 * 1024)
 # Imports: rows per committed chunk; the job lease a run renews each chunk (a
-# crashed run's job is taken over once it lapses); worker processes that
-# validate files over IMPORT_PARALLEL_MIN_BYTES (0 = one per core).
+# crashed run's job is handed to a worker again by the beat sweep, every
+# IMPORT_SWEEP_SECONDS, once it lapses: lease + one sweep, about a minute);
+# worker processes that validate files over IMPORT_PARALLEL_MIN_BYTES (0 = one
+# per core); the queue of import tasks (unset: Celery's default queue).
 IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=5000)
-IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=300)
+IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=45)
+IMPORT_SWEEP_SECONDS = env.float("IMPORT_SWEEP_SECONDS", default=15.0)
+IMPORT_QUEUE = env("IMPORT_QUEUE", default=None)
+# POST /imports/validate answers in the request for files up to this size (about
+# 200,000 rows, 5-10 s); larger files: 413, validate them with a validate_only job.
+IMPORT_VALIDATE_SYNC_MAX_BYTES = env.int("IMPORT_VALIDATE_SYNC_MAX_BYTES", default=10 * 1024 * 1024)
 IMPORT_VALIDATE_PROCESSES = env.int("IMPORT_VALIDATE_PROCESSES", default=0)
 IMPORT_PARALLEL_MIN_BYTES = env.int("IMPORT_PARALLEL_MIN_BYTES", default=8 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -307,6 +314,8 @@ SPECTACULAR_SETTINGS = {
         "CustomFieldTypeEnum": "contacts.models.CustomFieldDefinition.Type",
         "ReportedMessageStatusEnum": "messaging.serializers.REPORTED_STATUS_CHOICES",
         "JobStatusEnum": "exports.models.ExportJob.Status",
+        # batch and import match_on, and the reasons of duplicates: the same three keys
+        "ContactMatchKeyEnum": "contacts.services.bulk.MATCH_KEYS",
     },
 }
 
@@ -420,6 +429,8 @@ CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "events-purge": {"task": "events.purge_events", "schedule": 60 * 60},
     "webhooks-sweep": {"task": "events.sweep_webhooks", "schedule": WEBHOOK_SWEEP_SECONDS},
+    "imports-sweep": {"task": "imports.sweep_import_jobs", "schedule": IMPORT_SWEEP_SECONDS,
+                      "options": {"queue": IMPORT_QUEUE} if IMPORT_QUEUE else {}},
 }
 # -- end of issue 14's block ----------------------------------------------------
 

@@ -102,7 +102,7 @@ class ContactAdmin(ServiceModelAdmin):
     list_select_related = ["label", "owner", "workspace"]
     raw_id_fields = ["workspace", "label", "stage", "owner", "default_agent", "organization"]
     filter_horizontal = ["sub_owners"]
-    readonly_fields = ["deleted_at", "archived_by", "creator", "editor"]
+    readonly_fields = ["deleted_at", "archived_by", "merged_into", "creator", "editor"]
     # A million rows: no exact COUNT(*) under the result list.
     show_full_result_count = False
     actions = ["archive_selected", "restore_selected"]

@@ -80,6 +80,10 @@ class Contact(VersionedModel, WorkspaceScopedModel):
     editor = models.JSONField(null=True, blank=True, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
     archived_by = models.CharField(max_length=20, blank=True, default="", help_text="user id or SYSTEM")
+    # Set (with deleted_at) when merged into another contact (contacts.services.merge).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -116,6 +120,16 @@ class Contact(VersionedModel, WorkspaceScopedModel):
             models.Index(fields=["organization", "id"], name="contact_organization_idx"),
             models.Index(
                 fields=["workspace", "id"], name="contact_archived_idx", condition=models.Q(deleted_at__isnull=False)
+            ),
+            # Only merged contacts: deleting or erasing a contact finds what was merged
+            # into it (ON DELETE SET NULL) without scanning the table.
+            models.Index(
+                fields=["merged_into"], name="contact_merged_into_idx", condition=models.Q(merged_into__isnull=False)
+            ),
+            # Duplicates by external id compare it case-insensitively (an exact one is unique).
+            models.Index(
+                "workspace", Lower("external_client_id"), name="contact_external_lower_idx",
+                condition=models.Q(external_client_id__isnull=False),
             ),
         ]
 

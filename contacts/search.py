@@ -29,7 +29,7 @@ from typing import Any
 
 from django import forms
 from django.db import connection
-from django.db.models import F, FilteredRelation, Q, QuerySet
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Left, Lower
 from django.db.models.lookups import Contains, Exact, In, StartsWith
@@ -537,15 +537,18 @@ def _custom_q(workspace_id: int, c: Condition) -> Q:
     code, kind = f.column, f.kind
     values = _field_values(workspace_id, code)
 
-    def having(queryset) -> Q:
-        return Q(pk__in=queryset.values("contact_id"))
+    having = _having
 
     if op == "is_empty":
-        return ~having(values)
+        return _lacking(values)
     if op == "is_not_empty":
         return having(values)
     negate = op in ("neq", "not_in", "not_contains")
     positive = {"neq": "eq", "not_in": "in", "not_contains": "contains"}.get(op, op)
+    if kind == "c_date" and connection.vendor == "postgresql":
+        # dates are also numbers there (yyyymmdd, migration 0015): an index-only range
+        kind = "c_number"
+        value = [_date_number(v) for v in value] if isinstance(value, list) else _date_number(value)
     if kind == "c_number":
         lookups = {"eq": "number", "in": "number__in", "gt": "number__gt", "gte": "number__gte", "lt": "number__lt",
                    "lte": "number__lte"}
@@ -581,20 +584,37 @@ def _custom_q(workspace_id: int, c: Condition) -> Q:
             matched = keyed.filter(key__gte=key(value[0]), key__lte=key(value[1]))
         else:  # gt, gte, lt, lte (dates)
             matched = keyed.filter(**{f"key__{positive}": key(value)})
-    q = having(matched)
-    return ~q if negate else q
+    return _lacking(matched) if negate else having(matched)
+
+
+def _having(rows: QuerySet) -> Q:
+    """Contacts with a row in `rows` (a queryset with contact_id): EXISTS.
+    In a group of its own PostgreSQL makes it a semi-join (driven from the
+    side table's index when that is selective); inside an OR of groups it is
+    one probe of the (contact_id, ...) unique index a row, where IN would
+    rescan or hash the whole subquery."""
+    return Q(Exists(rows.filter(contact_id=OuterRef("pk"))))
+
+
+def _date_number(value: str) -> float:
+    return float(value.replace("-", ""))
+
+
+def _lacking(rows: QuerySet) -> Q:
+    """Contacts with no row in `rows` (a queryset with contact_id): NOT
+    EXISTS, an anti-join, where NOT IN would hash every row of the subquery."""
+    return ~Q(Exists(rows.filter(contact_id=OuterRef("pk"))))
 
 
 def _column_q(c: Condition, workspace: Workspace, tag_ids: dict) -> Q:
     f, op, value = c.field, c.operator, c.value
     column = f.column
     if f.kind == "tags":
-        return _set_q(op, value, lambda ids: ContactTag.objects.filter(tag_id__in=ids).values("contact_id"),
-                      resolve=lambda v: tag_ids.get(v), any_q=Q(pk__in=ContactTag.objects.values("contact_id")))
+        return _set_q(op, value, lambda ids: ContactTag.objects.filter(tag_id__in=ids),
+                      resolve=lambda v: tag_ids.get(v), every=ContactTag.objects.all())
     if f.kind == "users":
         through = Contact.sub_owners.through.objects
-        return _set_q(op, value, lambda ids: through.filter(user_id__in=ids).values("contact_id"),
-                      resolve=lambda v: v, any_q=Q(pk__in=through.values("contact_id")))
+        return _set_q(op, value, lambda ids: through.filter(user_id__in=ids), resolve=lambda v: v, every=through.all())
     if op == "is_empty":
         if f.kind == "text":
             return Q(**{f"{column}__isnull": True}) | Q(**{column: ""}) if f.nullable else Q(**{column: ""})
@@ -636,29 +656,33 @@ def _text_q(f: FieldSpec, op: str, value, workspace: Workspace) -> Q:
     q = Q(lookup_class(target, value))
     if op == "contains" and f.searchable and connection.vendor == "postgresql":
         # contacts_contactsearch's document holds this column (lower-cased): its
-        # trigram index finds the candidates
+        # trigram index finds the candidates, checked against the column in the
+        # subquery itself, so the contacts are walked in order against a small
+        # set of ids (never a scan of every contact's column)
         pattern = f"%{connection.ops.prep_for_like_query(value.lower())}%"
-        q &= Q(id__in=RawSQL(SEARCH_SQL, [pattern]))
+        candidates = Contact.objects.filter(id__in=RawSQL(SEARCH_SQL, [pattern])).filter(q).values("id")
+        return Q(id__in=candidates)
     return q
 
 
-def _set_q(op: str, values, rows_of, *, resolve, any_q: Q) -> Q:
+def _set_q(op: str, values, rows_of, *, resolve, every: QuerySet) -> Q:
+    """rows_of(ids): the link rows (contact_id) of those tags / users."""
     if op == "is_empty":
-        return ~any_q
+        return _lacking(every)
     if op == "is_not_empty":
-        return any_q
+        return _having(every)
     ids = [resolve(v) for v in values]
     known = [i for i in ids if i is not None]
     if op == "has_any":
-        return Q(pk__in=rows_of(known)) if known else Q(pk__in=[])
+        return _having(rows_of(known)) if known else Q(pk__in=[])
     if op == "has_none":
-        return ~Q(pk__in=rows_of(known)) if known else Q()
+        return _lacking(rows_of(known)) if known else Q()
     # has_all: one semi-join a value (each served by the (tag, contact) index)
     if len(known) < len(ids):
         return Q(pk__in=[])
     q = Q()
     for i in dict.fromkeys(known):
-        q &= Q(pk__in=rows_of([i]))
+        q &= _having(rows_of([i]))
     return q
 
 
@@ -816,7 +840,7 @@ def search_keys(*, workspace: Workspace, queryset: QuerySet, spec: SearchSpec) -
     code, kind = custom.field.column, custom.field.kind
     join = FilteredRelation("field_values", condition=Q(field_values__workspace_id=workspace.pk,
                                                           field_values__code=code))
-    if kind == "c_number":
+    if kind == "c_number" or (kind == "c_date" and connection.vendor == "postgresql"):
         having = queryset.annotate(_cf=join).filter(_cf__number__isnull=False).annotate(
             **{CUSTOM_SORT_KEY: F("_cf__number")})
         present = _field_values(workspace.pk, code).filter(number__isnull=False)
@@ -825,7 +849,7 @@ def search_keys(*, workspace: Workspace, queryset: QuerySet, spec: SearchSpec) -
             **{CUSTOM_SORT_KEY: Left(Lower("_cf__text"), TEXT_KEY_CHARS)})
         present = _field_values(workspace.pk, code)
     having = having.order_by(f"{direction}{CUSTOM_SORT_KEY}", f"{direction}id")
-    missing = queryset.exclude(pk__in=present.values("contact_id")).order_by(f"{direction}id")
+    missing = queryset.filter(_lacking(present)).order_by(f"{direction}id")
     phase, position = "v", None
     if spec.cursor:
         payload = _decode(spec.cursor, 2)

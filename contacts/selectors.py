@@ -9,9 +9,9 @@ from collections.abc import Iterable, Sequence
 
 import orjson
 from django.db import connection
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL, Window
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Lower, RowNumber
 
 from crm.actors import Actor
 from crm.db import AnyOf, prepared_statement
@@ -38,7 +38,8 @@ ROW_FIELDS = (
     "secondary_phone", "address", "city", "country", "code", "title", "note", "logo", "label_id", "stage_id",
     "external_client_id", "default_agent_id", "owner_id", "visibility_type", "visibility_ids", "organization_id",
     "custom_fields", "integration_meta", "disabled", "created_at", "updated_at", "created_by_id", "updated_by_id",
-    "deleted_at", "archived_by", "version", "media", "cover_photo", "company_namespace", "creator", "editor",
+    "deleted_at", "archived_by", "merged_into_id", "version", "media", "cover_photo", "company_namespace", "creator",
+    "editor",
     # one LEFT JOIN each, read into the same row (no model instances)
     "label__name", "label__color", "label__icon",
     "organization__name", "organization__surname", "organization__email", "organization__phone",
@@ -320,6 +321,99 @@ def contact_history(*, workspace: Workspace, actor: Actor, contact_id: int) -> Q
     raise NotFound("No contact with this id.")
 
 
+# -- duplicates ------------------------------------------------------------------------
+# kind in contacts_duplicatekey (migration 0014) -> the reason on the wire
+DUPLICATE_REASONS = {"email": "email", "phone": "phone", "external_id": "external_client_id"}
+DUPLICATE_FIELDS = ("id", "name", "surname", "email", "phone", "external_client_id", "updated_at")
+GROUP_MEMBERS_MAX = 50
+
+
+def _key_of(kind: str, row: dict) -> str:
+    if kind == "external_id":
+        return (row["external_client_id"] or "").strip().lower()
+    return row[kind]
+
+
+def _duplicate_q(keys: dict[str, Iterable[str]]) -> Q:
+    """Active contacts having any of the keys ({kind: values}), each kind by its index."""
+    condition = Q(pk__in=[])
+    if keys.get("email"):
+        condition |= Q(email__in=list(keys["email"]))
+    if keys.get("phone"):
+        condition |= Q(phone__in=list(keys["phone"]))
+    if keys.get("external_id"):
+        condition |= Q(external_client_id__isnull=False, _ext_lower__in=list(keys["external_id"]))
+    return condition
+
+
+def _duplicate_candidates(workspace: Workspace, actor: Actor, keys: dict) -> QuerySet:
+    return (access.visible_contacts(workspace=workspace, actor=actor)
+            .annotate(_ext_lower=Lower("external_client_id"))
+            .filter(_duplicate_q(keys), deleted_at__isnull=True))
+
+
+def contact_duplicates(*, workspace: Workspace, actor: Actor, contact_id, limit: int = 100) -> list[dict]:
+    """The active contacts the actor may see that share a normalized email,
+    an E.164 phone or an external id (ignoring case) with the contact, each
+    with its `reasons`; at most `limit`, by id. 404 for a contact the actor
+    may not see. Two queries, served by the email, phone and
+    lower(external_client_id) indexes."""
+    contact = (access.visible_contacts(workspace=workspace, actor=actor).filter(pk=contact_id)
+               .values("id", "email", "phone", "external_client_id").first() if access._is_id(contact_id) else None)
+    if contact is None:
+        raise NotFound("No contact with this id.")
+    mine = {kind: _key_of(kind, contact) for kind in DUPLICATE_REASONS}
+    keys = {kind: [value] for kind, value in mine.items() if value}
+    if not keys:
+        return []
+    rows = list(_duplicate_candidates(workspace, actor, keys).exclude(pk=contact["id"]).order_by("id")
+                .values(*DUPLICATE_FIELDS)[:limit])
+    for row in rows:
+        row["reasons"] = [DUPLICATE_REASONS[k] for k in DUPLICATE_REASONS if mine[k] and _key_of(k, row) == mine[k]]
+    return rows
+
+
+_GROUPS_SQL = (
+    "SELECT kind, value, contacts FROM contacts_duplicatekey "
+    "WHERE workspace_id = %s AND contacts > 1 AND (kind, value) > (%s, %s) ORDER BY kind, value LIMIT %s"
+)
+
+
+def duplicate_groups(*, workspace: Workspace, actor: Actor, after: tuple[str, str] | None,
+                     limit: int) -> tuple[list[dict], tuple[str, str] | None]:
+    """A page of the workspace's duplicate groups after the keyset `after`
+    ((kind, value); None: the first page), in (reason, value) order: each
+    {reason, value, contacts: [the active contacts the actor may see, by id,
+    at most 50]}; a group with fewer than two contacts the actor may see is
+    left out. Returns (groups, the next cursor or None). Two queries: the
+    page of keys from the partial index of contacts_duplicatekey (keys
+    shared by more than one active contact), then their contacts."""
+    kind, value = after or ("", "")
+    with connection.cursor() as cursor:
+        cursor.execute(_GROUPS_SQL, [workspace.pk, kind, value, limit + 1])
+        keys = cursor.fetchall()
+    has_next = len(keys) > limit
+    keys = keys[:limit]
+    if not keys:
+        return [], None
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for kind, value, _ in keys:
+        wanted[kind].add(value)
+    members: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in _duplicate_candidates(workspace, actor, wanted).order_by("id").values(*DUPLICATE_FIELDS):
+        for kind in DUPLICATE_REASONS:
+            value = _key_of(kind, row)
+            if value in wanted.get(kind, ()):
+                members[(kind, value)].append(row)
+    groups = []
+    for kind, value, _ in keys:
+        contacts = members.get((kind, value), [])
+        if len(contacts) < 2:
+            continue  # the others are hidden from the actor (or the count is being updated)
+        groups.append({"reason": DUPLICATE_REASONS[kind], "value": value, "size": len(contacts),
+                       "contacts": contacts[:GROUP_MEMBERS_MAX]})
+    last = keys[-1]
+    return groups, ((last[0], last[1]) if has_next else None)
 IDENTIFIER_FIELDS = ("email", "phone", "secondary_phone", "external_client_id")
 
 

@@ -20,7 +20,7 @@ from rest_framework import serializers
 
 from crm.aliases import SeedAliases, rename
 from crm.errors import field_error
-from crm.serializers import MAX_ID, IdsField, StrictBooleanField, StrictCharField, no_nul_in_json
+from crm.serializers import MAX_ID, IdsField, StrictBooleanField, StrictCharField, StrictInputSerializer, no_nul_in_json
 
 from .models import Contact, ContactView, CustomFieldDefinition
 from .services import access
@@ -127,6 +127,9 @@ class ContactSerializer(serializers.Serializer):
     editor = ActorBriefSerializer(allow_null=True, help_text="Who changed the contact last (read-only).")
     deleted_at = serializers.DateTimeField(allow_null=True, help_text="Set when archived.")
     archived_by = serializers.CharField(help_text="User id or SYSTEM; empty unless archived.")
+    merged_into_id = serializers.IntegerField(
+        allow_null=True, help_text="Set when this contact was merged into another (it is archived): where it went."
+    )
     version = serializers.IntegerField(help_text="Increases by one on every write; the ETag.")
     view_only = serializers.BooleanField(help_text="True when the caller may read but not edit.")
 
@@ -245,6 +248,7 @@ class ContactRenderer:
             "editor": c.editor,
             "deleted_at": c.deleted_at,
             "archived_by": c.archived_by,
+            "merged_into_id": c.merged_into_id,
             "version": c.version,
             "view_only": not editable,
         }
@@ -504,7 +508,7 @@ class ContactBatchItemSerializer(serializers.Serializer):
 # Keys of a contact as read that a batch item may carry back and that are ignored.
 _BATCH_READ_ONLY = frozenset({
     "label", "owner_details", "sub_owner_details", "organization", "persons", "tenant_id", "created_at",
-    "updated_at", "created_by", "updated_by", "deleted_at", "archived_by", "version", "view_only",
+    "updated_at", "created_by", "updated_by", "deleted_at", "archived_by", "merged_into_id", "version", "view_only",
 })
 _BATCH_ID_FIELDS = ("label_id", "stage_id", "owner_id")
 
@@ -514,7 +518,7 @@ class BatchItemsField(serializers.ListField):
     child = serializers.DictField()
 
 
-class ContactBatchSerializer(serializers.Serializer):
+class ContactBatchSerializer(StrictInputSerializer):
     """Body of POST /contacts/batch."""
 
     action = serializers.ChoiceField(choices=["create", "upsert", "update", "archive"])
@@ -528,11 +532,6 @@ class ContactBatchSerializer(serializers.Serializer):
                   "email case-insensitive, phone in E.164; matching two contacts is an `ambiguous_match` error.",
     )
 
-    def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError({key: ["Unknown field."] for key in sorted(unknown)}, code="unknown_field")
-        return attrs
 
     def validated_items(self) -> list[dict]:
         """Each item with the wire's conventions turned into the services'
@@ -593,6 +592,77 @@ class CustomFieldDefinitionSerializer(serializers.ModelSerializer):
                   "updated_at"]
         read_only_fields = ["id", "code", "version", "created_at", "updated_at"]
 
+
+
+# -- duplicates ----------------------------------------------------------------
+class DuplicateContactSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    surname = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+    external_client_id = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+
+class ContactDuplicateSerializer(DuplicateContactSerializer):
+    reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=["external_client_id", "email", "phone"]),
+        help_text="What it shares with the contact: a normalized email, an E.164 phone, an external id (any case).",
+    )
+
+
+class ContactDuplicateListSerializer(serializers.Serializer):
+    data = ContactDuplicateSerializer(many=True)
+
+
+class DuplicateGroupSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=["external_client_id", "email", "phone"])
+    value = serializers.CharField(help_text="The shared key, normalized (external ids lower-cased).")
+    size = serializers.IntegerField(help_text="Active contacts you may see that share it.")
+    contacts = DuplicateContactSerializer(many=True, help_text="By id, at most 50.")
+
+
+class DuplicateGroupPageInfoSerializer(serializers.Serializer):
+    limit = serializers.IntegerField()
+    nextCursor = serializers.CharField(allow_null=True)
+    hasNextPage = serializers.BooleanField()
+
+
+class DuplicateGroupPageSerializer(serializers.Serializer):
+    data = DuplicateGroupSerializer(many=True)
+    paginationInfo = DuplicateGroupPageInfoSerializer()
+
+
+# -- merge -----------------------------------------------------------------------
+class ContactMergeSerializer(StrictInputSerializer):
+    """Body of POST /contacts/{id}/merge."""
+
+    ids = IdsField(min_length=1, max_length=9, help_text="The contacts merged into this one (up to 9).")
+    dry_run = StrictBooleanField(required=False, default=False,
+                                 help_text="true: answer the result and what would move, writing nothing.")
+    prefer = serializers.DictField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, default=dict,
+        help_text="{field: contact id}: whose value the merged contact keeps for that field (default: the "
+                  "primary's, an empty one filled from the others, most recently updated first).",
+    )
+
+
+
+class ContactMergeMovedSerializer(serializers.Serializer):
+    conversations = serializers.ListField(child=serializers.IntegerField())
+    messages = serializers.IntegerField()
+    persons = serializers.ListField(child=serializers.IntegerField())
+    tags = serializers.ListField(child=serializers.CharField())
+    sub_owner_ids = serializers.ListField(child=serializers.IntegerField())
+
+
+class ContactMergeResultSerializer(serializers.Serializer):
+    contact = ContactSerializer(help_text="The primary contact as merged (dry_run: as it would be).")
+    merged_ids = serializers.ListField(child=serializers.IntegerField())
+    changes = serializers.DictField(help_text="{field: {old, new}} of the primary.")
+    moved = ContactMergeMovedSerializer(help_text="What moves to the primary (added tags and sub-owners).")
+    dry_run = serializers.BooleanField()
 
 
 # -- search (the schema of POST /contacts/search; contacts.search parses and checks the body) --

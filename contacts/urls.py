@@ -38,12 +38,17 @@ urlpatterns = [
     ),
     path("contacts/batch", contacts({"post": "batch"}, pagination_class=None, filter_backends=[]),
          name="contact-batch"),
+    path("contacts/duplicates", contacts({"get": "duplicate_groups"}, pagination_class=None, filter_backends=[]),
+         name="contact-duplicate-groups"),
     path("contacts/upsert", contacts({"put": "upsert"}), name="contact-upsert"),
     path(
         "contacts/<int:pk>",
         contacts({"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}),
         name="contact-detail",
     ),
+    path("contacts/<int:pk>/duplicates", contacts({"get": "duplicates"}, pagination_class=None, filter_backends=[]),
+         name="contact-duplicates"),
+    path("contacts/<int:pk>/merge", contacts({"post": "merge"}), name="contact-merge"),
     path("contacts/<int:pk>/restore", contacts({"post": "restore"}), name="contact-restore"),
     path("contacts/<int:pk>/history", views.ContactHistoryViewSet.as_view({"get": "list"}), name="contact-history"),
 ]

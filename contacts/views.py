@@ -5,6 +5,10 @@ PATCH, PUT, DELETE and restore honour `If-Match` (412 when stale). Access
 (who sees and edits which contact) is decided by contacts.services.access,
 inside the services and selectors this calls.
 """
+import base64
+import binascii
+import json
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -16,6 +20,7 @@ from rest_framework import exceptions, mixins, status
 from rest_framework.response import Response
 
 from crm.errors import NotFound
+from crm.pagination import DEFAULT_LIMIT, MAX_LIMIT, parse_bounded_int
 from crm.openapi import IF_MATCH, ErrorSerializer
 from crm.permissions import IsWorkspaceAdminOrReadOnly
 from crm.viewsets import WorkspaceViewSet
@@ -31,6 +36,10 @@ from .serializers import (
     CONTACT_KEYS,
     ContactBatchResultSerializer,
     ContactBatchSerializer,
+    ContactDuplicateListSerializer,
+    ContactMergeResultSerializer,
+    ContactMergeSerializer,
+    DuplicateGroupPageSerializer,
     ContactBulkUpdateResultSerializer,
     ContactBulkUpdateSerializer,
     ContactListItemSerializer,
@@ -247,7 +256,32 @@ class ContactViewSet(WorkspaceViewSet):
         contact, created = services.contact_upsert(workspace=self.workspace, actor=self.actor, **values)
         return self.respond(contact.pk, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
+    @extend_schema(
+        operation_id="contacts_duplicate_groups", responses=DuplicateGroupPageSerializer,
+        parameters=[
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="nextCursor of the previous page; absent or "
+                                                                     "empty: the first page."),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="Groups a page, 1..100 (default 25)."),
+        ],
+        summary="The workspace's duplicate groups (shared email, phone or external id), by a cursor",
+    )
+    def duplicate_groups(self, request):
+        limit = parse_bounded_int(request.query_params, ["limit", "per_page"], DEFAULT_LIMIT, 1, MAX_LIMIT)
+        after = _decode_group_cursor(request.query_params.get("cursor", ""))
+        groups, following = selectors.duplicate_groups(workspace=self.workspace, actor=self.actor, after=after,
+                                                       limit=limit)
+        return Response({"data": groups, "paginationInfo": {
+            "limit": limit, "hasNextPage": following is not None,
+            "nextCursor": _encode_group_cursor(following) if following else None,
+        }})
+
     # -- one contact ------------------------------------------------------
+    @extend_schema(operation_id="contacts_duplicates", responses=ContactDuplicateListSerializer,
+                   summary="Contacts sharing this one's email, phone or external id (at most 100, by id)")
+    def duplicates(self, request, pk=None):
+        rows = selectors.contact_duplicates(workspace=self.workspace, actor=self.actor, contact_id=pk)
+        return Response({"data": rows})
+
     def retrieve(self, request, pk=None):
         row = selectors.contact_row(workspace=self.workspace, actor=self.actor, pk=pk)
         if row is None:
@@ -280,6 +314,33 @@ class ContactViewSet(WorkspaceViewSet):
         )
         return self.respond(contact.pk)
 
+    @extend_schema(
+        operation_id="contacts_merge", request=ContactMergeSerializer, responses={
+            200: ContactMergeResultSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="`already_merged`: a contact was merged before; "
+                                                              "`archived`: the primary is archived."),
+        },
+        summary="Merge up to 9 contacts into this one (dry_run: preview)",
+    )
+    def merge(self, request, pk=None):
+        # the contact in the path first: another workspace's (or a hidden) one is a 404 whatever the body
+        if not selectors.contacts_visible(workspace=self.workspace, actor=self.actor).filter(pk=pk).exists():
+            raise NotFound("No contact with this id.")
+        payload = ContactMergeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+
+        def rendered(contact_id):
+            row = selectors.contact_row(workspace=self.workspace, actor=None, pk=contact_id)
+            return self.render([row])[0]
+
+        result = services.contact_merge(
+            workspace=self.workspace, actor=self.actor, contact_id=pk, ids=data["ids"], prefer=data["prefer"],
+            dry_run=data["dry_run"], inspect=rendered,
+        )
+        return Response({"contact": result.preview, "merged_ids": result.merged_ids, "changes": result.changes,
+                         "moved": result.moved, "dry_run": result.dry_run})
+
     @extend_schema(operation_id="contacts_restore", request=None, responses=ContactSerializer,
                    parameters=[IF_MATCH], summary="Restore an archived contact")
     def restore(self, request, pk=None):
@@ -305,6 +366,22 @@ class ContactHistoryViewSet(mixins.ListModelMixin, WorkspaceViewSet):
         # the workspace-scoped events, narrowed to the contact's once access is checked
         return queryset & selectors.contact_history(workspace=self.workspace, actor=self.actor,
                                                     contact_id=self.kwargs["pk"])
+
+
+def _encode_group_cursor(key: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+def _decode_group_cursor(raw: str) -> tuple[str, str] | None:
+    if not raw:
+        return None
+    try:
+        kind, value = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        if isinstance(kind, str) and isinstance(value, str) and "\x00" not in kind + value:
+            return kind, value
+    except (ValueError, TypeError, binascii.Error):
+        pass
+    raise exceptions.ValidationError({"cursor": ["Not a cursor this endpoint returned."]})
 
 
 def parse_flag(params, name: str) -> bool:

@@ -141,8 +141,7 @@ class IdempotencyKeyInvalid(DomainError):
                "Structured Field string).")
 
 
-class IdempotencyKeyInUse(DomainError):
-    status = 409
+class IdempotencyKeyInUse(Conflict):
     code = "idempotency_key_in_use"
     message = "A request with this Idempotency-Key is still being processed; retry once it has completed."
 

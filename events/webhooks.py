@@ -51,7 +51,7 @@ from .serializers import event_body
 
 # The event types an endpoint may ask for (docs/api.md, "Events").
 EVENT_TYPES = (
-    "contact.created", "contact.updated", "contact.archived", "contact.restored", "contact.erased",
+    "contact.created", "contact.updated", "contact.archived", "contact.restored", "contact.erased", "contact.merged",
     "label.created", "label.updated", "label.deleted", "tag.created", "tag.updated", "tag.deleted",
     "custom_field.created", "custom_field.updated", "custom_field.deleted",
     "contact_view.created", "contact_view.updated", "contact_view.deleted",

@@ -33,7 +33,12 @@ class ImportJob(WorkspaceScopedModel):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     file_name = models.CharField(max_length=64)
     skip_errors = models.BooleanField(default=False)
+    validate_only = models.BooleanField(default=False, help_text="Validates the file, writes no contact")
+    result = models.JSONField(null=True, blank=True, help_text="A validate_only job's report (POST /imports/validate's)")
     mapping = models.JSONField(default=dict, blank=True)
+    # Keys a row matches an existing contact by, in order (contacts.services.MATCH_KEYS);
+    # [] : by external_client_id, as before match_on existed.
+    match_on = models.JSONField(default=list, blank=True)
     headers = models.JSONField(default=list, blank=True, help_text="The file's header row, for errors.csv")
     total_rows = models.PositiveIntegerField(null=True, blank=True, help_text="Known once the file is read through")
     processed_rows = models.PositiveIntegerField(default=0)

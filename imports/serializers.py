@@ -64,12 +64,29 @@ class ImportValidationResultSerializer(serializers.Serializer):
 class ImportJobCreateSerializer(SeedAliases, serializers.Serializer):
     """The bulkImportContacts input (seed 000)."""
 
-    aliases = {"fileName": "file_name", "skipErrors": "skip_errors"}
+    aliases = {"fileName": "file_name", "skipErrors": "skip_errors", "validateOnly": "validate_only"}
     file_name = StrictCharField(max_length=64)
     skip_errors = StrictBooleanField(
         default=False, help_text="false: any invalid row fails the job and nothing is written."
     )
+    validate_only = StrictBooleanField(
+        default=False,
+        help_text="true: the job validates the file in the background and writes nothing; its `result` is what "
+                  "POST /imports/validate answers, for a file of any size.",
+    )
     mapping = MappingField()
+    match_on = serializers.ListField(
+        child=serializers.ChoiceField(choices=["external_client_id", "email", "phone"]), required=False,
+        allow_empty=False, max_length=3,
+        help_text="The keys a row matches an existing contact by, in order (default external_client_id): a file "
+                  "without external ids updates the contacts its emails or phones name. A row matching two "
+                  "contacts is a row error `ambiguous_match`.",
+    )
+
+    def validate_match_on(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each key at most once.")
+        return value
 
 
 class ImportJobCreatedSerializer(serializers.Serializer):
@@ -80,11 +97,16 @@ class ImportJobSerializer(serializers.ModelSerializer):
     job_id = serializers.IntegerField(source="id", read_only=True)
     errors = ImportErrorSerializer(many=True, read_only=True)
     created_by = serializers.PrimaryKeyRelatedField(read_only=True)
+    result = ImportValidationResultSerializer(
+        read_only=True, allow_null=True,
+        help_text="A validate_only job's report once it succeeded (what POST /imports/validate answers); else null.",
+    )
 
     class Meta:
         model = ImportJob
         fields = [
-            "id", "job_id", "status", "file_name", "skip_errors", "mapping", "total_rows", "processed_rows", "created",
+            "id", "job_id", "status", "file_name", "skip_errors", "validate_only", "result", "mapping", "match_on",
+            "total_rows", "processed_rows", "created",
             "updated", "skipped", "progress", "errors", "error_count", "message", "started_at", "finished_at",
             "created_at", "updated_at", "created_by",
         ]

@@ -6,6 +6,7 @@ as the job's checkpoint and counters, under the job's lease, so a restarted
 or redelivered run continues after the last committed chunk and no row is
 written twice.
 """
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,7 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from contacts.services import contacts_bulk_upsert
+from contacts.services import MATCH_KEYS, contacts_bulk_upsert, contacts_bulk_upsert_matching
 from crm import metrics
 from crm.actors import Actor
 from crm.errors import Conflict, DomainError, NotFound, PayloadTooLarge, field_error
@@ -30,6 +31,7 @@ from .pipeline import REFERENCE_FIELDS, References, file_plan, iter_chunks, open
 from .validation import MAX_ERRORS, Issue, MappingError
 
 SNIFF_BYTES = 64 * 1024
+logger = logging.getLogger("imports")
 
 
 class InvalidFile(DomainError):
@@ -93,12 +95,22 @@ def _plan(stream, mapping):
 # -- validate ----------------------------------------------------------------
 def import_validate(
     *, workspace: Workspace, actor: Actor, file_name: str, mapping: dict | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, sync: bool = False,
 ) -> dict:
-    """Checks every row as an import would, writing nothing. Returns
+    """Checks every row as an import would, writing nothing (sync: within an
+    HTTP request, refused over IMPORT_VALIDATE_SYNC_MAX_BYTES). Returns
     {total_rows, valid_rows, invalid_rows, errors (first 1,000),
     errors_truncated, error_count, unknown_columns, columns, encoding, delimiter}."""
     import_file = _import_file(workspace, file_name)
+    if sync:
+        limit = settings.IMPORT_VALIDATE_SYNC_MAX_BYTES
+        if import_file.size > limit:
+            raise PayloadTooLarge(
+                f"The file ({import_file.size:,} bytes) is larger than the {limit:,} bytes validated within a "
+                "request: validate it in the background with POST /v1/crm/imports {\"file_name\": ..., "
+                "\"validate_only\": true} and read the job's result.",
+                code="validate_in_a_job",
+            )
     errors: list[dict] = []
     error_count = total = valid = 0
     try:
@@ -134,23 +146,25 @@ def import_validate(
 # -- jobs --------------------------------------------------------------------
 def import_job_create(
     *, workspace: Workspace, actor: Actor, file_name: str, skip_errors: bool = False, mapping: dict | None = None,
-    enqueue: bool = True,
+    validate_only: bool = False, match_on: list[str] | None = None, enqueue: bool = True,
 ) -> ImportJob:
-    """Creates a queued job and enqueues its task once the transaction commits."""
+    """Creates a queued job and enqueues its task once the transaction commits.
+    `match_on`: the keys rows match existing contacts by, in order
+    (contacts.services.MATCH_KEYS; default external_client_id)."""
     _import_file(workspace, file_name)
     for header, target in (mapping or {}).items():
         if not isinstance(header, str) or (target is not None and not isinstance(target, str)):
             raise field_error("mapping", "mapping is an object {header: field name}.")
+    match_on = list(match_on or [])
+    if any(key not in MATCH_KEYS for key in match_on) or len(set(match_on)) != len(match_on):
+        raise field_error("match_on", f"An ordered list of distinct keys among {', '.join(MATCH_KEYS)}.")
     with transaction.atomic():
         job = ImportJob.objects.create(
             workspace=workspace, file_name=file_name, skip_errors=skip_errors, mapping=mapping or {},
-            created_by=actor.user, updated_by=actor.user,
+            validate_only=validate_only, match_on=match_on, created_by=actor.user, updated_by=actor.user,
         )
         if enqueue:
-            from .tasks import import_job_run_task
-
-            queue = getattr(settings, "IMPORT_QUEUE", None)
-            import_job_run_task.apply_async_on_commit(args=[job.pk], **({"queue": queue} if queue else {}))
+            import_job_enqueue(job.pk)
     return job
 
 
@@ -160,7 +174,7 @@ def import_job_cancel(*, workspace: Workspace, actor: Actor, job: ImportJob) -> 
     with transaction.atomic():
         changed = ImportJob.objects.filter(pk=job.pk, workspace=workspace, status__in=ImportJob.ACTIVE).update(
             status=ImportJob.Status.CANCELLED, finished_at=now, updated_at=now, updated_by=actor.user, lease_owner="",
-            lease_expires_at=None, message="Cancelled.",
+            lease_expires_at=None, message="Cancelled.", progress=100,
         )
         job.refresh_from_db()
         if changed:
@@ -183,14 +197,17 @@ class _LeaseLost(Exception):
 
 
 def _lease_seconds() -> int:
-    return getattr(settings, "IMPORT_LEASE_SECONDS", 300)
+    return getattr(settings, "IMPORT_LEASE_SECONDS", 45)
 
 
 def _acquire(job_id: int, owner: str) -> bool:
+    """Takes the job's lease: free when nobody holds it (a new job, or one the
+    sweep handed out again) or when its holder let it lapse."""
     now = timezone.now()
     return bool(
         ImportJob.objects.filter(pk=job_id, status__in=ImportJob.ACTIVE)
-        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now) | Q(lease_owner=owner))
+        .filter(Q(lease_owner="") | Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+                | Q(lease_owner=owner))
         .update(
             lease_owner=owner, lease_expires_at=now + timedelta(seconds=_lease_seconds()),
             status=ImportJob.Status.RUNNING, started_at=Coalesce(F("started_at"), now), updated_at=now,
@@ -210,14 +227,35 @@ def _locked(job_id: int, owner: str) -> ImportJob:
 
 
 def _finish(job_id: int, owner: str, status: str, message: str = "", **fields) -> None:
+    """Ends the run's job: progress 100 whatever the outcome (the counters say
+    how far it got), the finished event, a log line."""
     now = timezone.now()
     with transaction.atomic():
         if ImportJob.objects.filter(pk=job_id, lease_owner=owner, status=ImportJob.Status.RUNNING).update(
             status=status, message=message, finished_at=now, updated_at=now, lease_owner="", lease_expires_at=None,
-            **fields,
+            **{"progress": 100, **fields},
         ):
             job = ImportJob.objects.select_related("workspace").get(pk=job_id)
             _record_finished(job, Actor.import_job(job, on_behalf_of=Actor.system("import")))
+            _log_job(f"import job {status}", job, logging.INFO if status == ImportJob.Status.SUCCEEDED else logging.WARNING)
+
+
+def _log_job(what: str, job: ImportJob, level: int = logging.INFO) -> None:
+    figures = {name: getattr(job, name) for name in _LOGGED}
+    logger.log(level, "%s: %s", what, " ".join(f"{k}={v}" for k, v in figures.items()),
+               extra={"job_id": job.pk, "workspace_id": job.workspace_id, **{f"job_{k}": v for k, v in figures.items()}})
+
+
+_LOGGED = ("status", "processed_rows", "total_rows", "created", "updated", "skipped", "error_count", "progress")
+
+
+def _failure(job_id: int, reason: str) -> str:
+    """A failed job's message: why, and how far it got (what stays imported)."""
+    done = ImportJob.objects.filter(pk=job_id).values("processed_rows", "created", "updated", "skipped").first()
+    if not done or not done["processed_rows"]:
+        return f"{reason} Nothing was imported."
+    return (f"{reason} It stopped after {done['processed_rows']:,} rows of the file: {done['created']:,} created, "
+            f"{done['updated']:,} updated and {done['skipped']:,} skipped stay so.")
 
 
 def _record_errors(job: ImportJob, invalid, errors: list[dict]) -> bool:
@@ -261,6 +299,7 @@ def import_job_run(*, job_id: int, on_progress: Callable[[ImportJob], None] | No
         status = ImportJob.objects.filter(pk=job_id).values_list("status", flat=True).first()
         return "busy" if status in ImportJob.ACTIVE else (status or "missing")
     job = ImportJob.objects.select_related("workspace", "created_by").get(pk=job_id)
+    _log_job("import job resumed" if job.checkpoint or job.validated else "import job started", job)
     workspace = job.workspace
     import_file = ImportFile.objects.filter(workspace=workspace, file_name=job.file_name).first()
     if import_file is None:
@@ -268,6 +307,10 @@ def import_job_run(*, job_id: int, on_progress: Callable[[ImportJob], None] | No
         return "failed"
     try:
         actor = _job_actor(job)
+        if job.validate_only:
+            _validate_only(job, actor, owner, on_progress)
+            job.refresh_from_db()
+            return job.status
         if not job.skip_errors and not job.validated:
             if not _validation_pass(job, actor, import_file, owner, on_progress):
                 return "failed"
@@ -277,16 +320,53 @@ def import_job_run(*, job_id: int, on_progress: Callable[[ImportJob], None] | No
         return "stopped"
     except CsvFileError as exc:
         error = {"row": exc.row, "column": None, "code": exc.code, "message": exc.message}
-        _finish(job_id, owner, ImportJob.Status.FAILED, exc.message, errors=[error], error_count=F("error_count") + 1)
+        _finish(job_id, owner, ImportJob.Status.FAILED, _failure(job_id, exc.message), errors=[error],
+                error_count=F("error_count") + 1)
         return "failed"
     except (DomainError, MappingError) as exc:
-        _finish(job_id, owner, ImportJob.Status.FAILED, exc.message if isinstance(exc, DomainError) else str(exc))
+        reason = exc.message if isinstance(exc, DomainError) else str(exc)
+        _finish(job_id, owner, ImportJob.Status.FAILED, _failure(job_id, reason))
         return "failed"
     except Exception as exc:
-        _finish(job_id, owner, ImportJob.Status.FAILED, f"Internal error: {type(exc).__name__}.")
+        logger.exception("import job %s failed", job_id, extra={"job_id": job_id})
+        _finish(job_id, owner, ImportJob.Status.FAILED, _failure(job_id, f"Internal error: {type(exc).__name__}."))
         raise
     job.refresh_from_db()
     return job.status
+
+
+def import_jobs_sweep() -> list[int]:
+    """The jobs to hand to a worker again (Celery beat runs this every
+    IMPORT_SWEEP_SECONDS): running jobs whose lease lapsed (their worker died
+    or vanished: nothing renewed the lease for IMPORT_LEASE_SECONDS), and
+    queued jobs no worker took within a lease (their message was lost with a
+    worker that had reserved it). Each is marked handed out for one more
+    lease, so a sweep sends it once, not at every run, while its message
+    waits in the queue; the run that takes it resumes from the checkpoint.
+    A slow run that was only late finds its lease gone at its next chunk and
+    stops: exactly one run writes each chunk."""
+    now = timezone.now()
+    lease = timedelta(seconds=_lease_seconds())
+    with transaction.atomic():
+        ids = list(
+            ImportJob.objects.select_for_update(skip_locked=True)
+            .filter(status__in=ImportJob.ACTIVE)
+            .filter(Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True, created_at__lt=now - lease))
+            .order_by("id").values_list("id", flat=True)[:1000]
+        )
+        if ids:
+            ImportJob.objects.filter(pk__in=ids).update(lease_owner="", lease_expires_at=now + lease)
+    for job_id in ids:
+        logger.warning("import job %s handed to a worker again: its lease lapsed", job_id, extra={"job_id": job_id})
+    return ids
+
+
+def import_job_enqueue(job_id: int) -> None:
+    """Sends the job's task (on IMPORT_QUEUE when set) once the current transaction commits."""
+    from .tasks import import_job_run_task
+
+    queue = getattr(settings, "IMPORT_QUEUE", None)
+    import_job_run_task.apply_async_on_commit(args=[job_id], **({"queue": queue} if queue else {}))
 
 
 def _job_actor(job: ImportJob) -> Actor:
@@ -349,16 +429,42 @@ def _validation_pass(job: ImportJob, actor: Actor, import_file: ImportFile, owne
     return True
 
 
+def _validate_only(job: ImportJob, actor: Actor, owner: str, on_progress) -> None:
+    """A validate_only job: import_validate in the background, its progress
+    (and the lease) saved as it goes, its report kept as the job's result.
+    Nothing to resume: a run that died starts over."""
+    def progress(done: int, size: int) -> None:
+        now = timezone.now()
+        if not ImportJob.objects.filter(pk=job.pk, lease_owner=owner, status=ImportJob.Status.RUNNING).update(
+            progress=min(99, done * 100 // max(size, 1)), updated_at=now,
+            lease_expires_at=now + timedelta(seconds=_lease_seconds()),
+        ):
+            raise _LeaseLost()
+        if on_progress:
+            on_progress(job)
+
+    try:
+        result = import_validate(workspace=job.workspace, actor=actor, file_name=job.file_name, mapping=job.mapping,
+                                 progress=progress)
+    except InvalidFile as exc:
+        _finish(job.pk, owner, ImportJob.Status.FAILED, exc.message,
+                errors=[{"row": None, "column": None, "code": exc.code, "message": exc.message}], error_count=1)
+        return
+    _finish(job.pk, owner, ImportJob.Status.SUCCEEDED, result=result, total_rows=result["total_rows"],
+            processed_rows=result["total_rows"], skipped=result["invalid_rows"], errors=result["errors"],
+            error_count=result["error_count"])
+
+
 def _refused_rows(chunk, result, plan) -> list:
     """Rows the bulk upsert did not write (they would change a contact the
     starter may not), as rejected rows with their cells, for errors.csv."""
     if not result.rejected:
         return []
-    header = plan.header_of("external_client_id")
     cells = chunk.cells_by_row()
     refused = []
     for index, why in result.rejected:
         row = chunk.valid[index][0]
+        header = plan.header_of(why.field or "external_client_id")
         refused.append((row, cells.get(row, []), [Issue(row, header, why.code, why.message)]))
     return refused
 
@@ -377,6 +483,8 @@ def _write_pass(job: ImportJob, actor: Actor, import_file: ImportFile, owner: st
         with_tags = "tags" in plan.fields
         defaults = {"label_id": label_get_default(workspace=workspace).pk, "owner_id": actor.user_id}
         errors = list(job.errors)
+        # match_on beyond the external id: rows are matched (locked) first, then written by id or inserted
+        matching = bool(job.match_on) and job.match_on != ["external_client_id"]
         for chunk in iter_chunks(stream, plan, references, region=workspace.default_phone_region,
                                  start=job.checkpoint, size_bytes=import_file.size):
             with transaction.atomic():
@@ -386,9 +494,15 @@ def _write_pass(job: ImportJob, actor: Actor, import_file: ImportFile, owner: st
                 for _, values in chunk.valid:
                     values.pop("tags", None)
                     rows.append(values)
-                result = contacts_bulk_upsert(
-                    workspace=workspace, actor=actor, rows=rows, tags=tag_ids, defaults=defaults, fields=fields
-                )
+                if matching:
+                    result = contacts_bulk_upsert_matching(
+                        workspace=workspace, actor=actor, rows=rows, tags=tag_ids, defaults=defaults, fields=fields,
+                        match_on=job.match_on,
+                    )
+                else:
+                    result = contacts_bulk_upsert(
+                        workspace=workspace, actor=actor, rows=rows, tags=tag_ids, defaults=defaults, fields=fields
+                    )
                 invalid = chunk.invalid + _refused_rows(chunk, result, plan)
                 errors_grew = _record_errors(locked, invalid, errors)
                 locked.checkpoint = chunk.consumed
@@ -403,9 +517,10 @@ def _write_pass(job: ImportJob, actor: Actor, import_file: ImportFile, owner: st
                     "lease_expires_at", "updated_at", *(["errors"] if errors_grew else []),
                 ])
             metrics.record_import_chunk(created=result.created, updated=result.updated, skipped=len(chunk.invalid))
+            _log_job("import chunk done", locked)
             if on_progress:
                 on_progress(locked)
-    _finish(job.pk, owner, ImportJob.Status.SUCCEEDED, progress=100, total_rows=F("processed_rows"))
+    _finish(job.pk, owner, ImportJob.Status.SUCCEEDED, total_rows=F("processed_rows"))
 
 
 # -- erasure -------------------------------------------------------------------

@@ -1,19 +1,22 @@
 from celery import shared_task
-from django.conf import settings
 
 from . import services
-
-BUSY_RETRIES = 3
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
 def import_job_run_task(self, job_id: int) -> str:
     """Runs or resumes an import job. Redelivery is safe: a delivery that
-    finds another run holding the job's lease changes nothing ("busy"). It
-    looks again once the lease could have lapsed: a live run renews it and
-    this delivery gives up after a few looks; a crashed run's job is taken
-    over and continues from its last committed chunk."""
-    outcome = services.import_job_run(job_id=job_id)
-    if outcome == "busy" and not self.request.is_eager and self.request.retries < BUSY_RETRIES:
-        raise self.retry(countdown=settings.IMPORT_LEASE_SECONDS + 1, max_retries=BUSY_RETRIES)
-    return outcome
+    finds another run holding the job's lease changes nothing ("busy"). A
+    job whose run died is handed out again by sweep_import_jobs once its
+    lease lapses, and continues from its last committed chunk."""
+    return services.import_job_run(job_id=job_id)
+
+
+@shared_task(name="imports.sweep_import_jobs", acks_late=True)
+def sweep_import_jobs() -> int:
+    """Periodic (Celery beat, IMPORT_SWEEP_SECONDS): re-enqueues the jobs
+    whose lease lapsed."""
+    ids = services.import_jobs_sweep()
+    for job_id in ids:
+        services.import_job_enqueue(job_id)
+    return len(ids)

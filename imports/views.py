@@ -119,7 +119,8 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
             "Answers 202 `{job_id}` with a `Location` header and runs the job on a worker. Rows with an "
             "`external_client_id` create or update the contact that has it (an empty cell keeps the stored value); "
             "other rows create contacts. `skip_errors: false`: any invalid row fails the job and nothing is "
-            "written; `true`: valid rows are written, invalid ones reported (GET .../errors.csv)."
+            "written; `true`: valid rows are written, invalid ones reported (GET .../errors.csv). "
+            "`validate_only: true`: the job writes nothing and its `result` is what POST /imports/validate answers."
         ),
         request=ImportJobCreateSerializer,
         responses={202: ImportJobCreatedSerializer, 404: OpenApiResponse(ErrorSerializer, description="No uploaded file of this `file_name` in the workspace."),},
@@ -138,16 +139,20 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
         description=(
             "Checks every row with the contacts API's rules (email, phone, enums, label/stage/owner references, "
             "lengths) plus header problems, duplicate external_client_id in the file and ragged rows; writes "
-            "nothing. `row` is the spreadsheet row number (header = 1). An unreadable encoding is a 400."
+            "nothing. `row` is the spreadsheet row number (header = 1). An unreadable encoding is a 400. Files "
+            "over IMPORT_VALIDATE_SYNC_MAX_BYTES (10 MiB by default, about 200,000 rows) are a 413 "
+            "`validate_in_a_job`: start a job with `validate_only: true` instead, whose `result` is this report."
         ),
         request=ImportValidateSerializer,
-        responses={200: ImportValidationResultSerializer, 404: OpenApiResponse(ErrorSerializer, description="No uploaded file of this `file_name` in the workspace."),},
+        responses={200: ImportValidationResultSerializer, 404: OpenApiResponse(ErrorSerializer, description="No uploaded file of this `file_name` in the workspace."),
+                   413: OpenApiResponse(ErrorSerializer, description="Too large to validate within a request: use a validate_only job.")},
         tags=TAGS,
     )
     def validate(self, request):
         serializer = ImportValidateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        result = services.import_validate(workspace=self.workspace, actor=self.actor, **serializer.validated_data)
+        result = services.import_validate(workspace=self.workspace, actor=self.actor, sync=True,
+                                          **serializer.validated_data)
         return Response(result)
 
     @extend_schema(

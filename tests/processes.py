@@ -121,6 +121,8 @@ def celery_beat(*, env=None):
         yield process
     finally:
         _cleanup(process)
+        # What it sent to Celery's default queue (the other periodic tasks) and nobody here consumes.
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("celery")
         for name in os.listdir(folder):
             os.unlink(os.path.join(folder, name))
         os.rmdir(folder)

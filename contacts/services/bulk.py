@@ -756,3 +756,43 @@ def contacts_bulk_update_rows(*, workspace: Workspace, actor: Actor, updates: Se
         rows.append((pk, current["version"] + 1, {"changes": change}))
     events.record_many(workspace=workspace, actor=actor, type="contact.updated", subject_type=history.SUBJECT,
                        rows=rows)
+
+
+def contacts_bulk_upsert_matching(
+    *, workspace: Workspace, actor: Actor, rows: Sequence[dict], match_on: Sequence[str],
+    tags: Sequence[list[int] | None] | None = None, defaults: dict | None = None, fields: Sequence[str] = WRITABLE,
+) -> BulkResult:
+    """contacts_bulk_upsert with matching keys (a CSV import's `match_on`):
+    the rows that match an existing contact (contacts_bulk_match) update it
+    by id, the others go through contacts_bulk_upsert; a row that matches
+    ambiguously, or a contact the actor may not change, comes back in
+    `rejected`. A constant number of statements whatever the count."""
+    matches = contacts_bulk_match(workspace=workspace, actor=actor, rows=rows, match_on=match_on)
+    result = BulkResult()
+    updates, update_tags, new = [], [], []
+    for n, (row, match) in enumerate(zip(rows, matches)):
+        if match.error:
+            result.rejected.append((n, match.error))
+        elif match.contact_id is not None:
+            updates.append((match.contact_id, row, match.current))
+            update_tags.append(tags[n] or None if tags is not None else None)
+            result.ids[n] = match.contact_id
+            result.updated_rows.add(n)
+        else:
+            new.append(n)
+    contacts_bulk_update_rows(workspace=workspace, actor=actor, updates=updates,
+                              tags=update_tags if tags is not None else None)
+    result.updated = len(updates)
+    if new:
+        inserted = contacts_bulk_upsert(
+            workspace=workspace, actor=actor, rows=[rows[n] for n in new],
+            tags=[tags[n] for n in new] if tags is not None else None, defaults=defaults, fields=fields,
+            with_ids=True,
+        )
+        result.created += inserted.created
+        result.updated += inserted.updated
+        result.rejected.extend((new[k], why) for k, why in inserted.rejected)
+        result.ids.update({new[k]: pk for k, pk in inserted.ids.items()})
+        result.updated_rows.update(new[k] for k in inserted.updated_rows)
+    result.rejected.sort(key=lambda item: item[0])
+    return result

@@ -268,7 +268,7 @@ class Seeder:
             )
         restore_pending_ddl()  # on empty tables: instant
         tables = ("contacts_contact", "contacts_contacttag", "contacts_contact_sub_owners", "contacts_contactsearch",
-                  "contacts_contactfieldvalue")
+                  "contacts_duplicatekey", "contacts_contactfieldvalue")
         ddl = self._droppable(tables)
         meta_set("pending_ddl", [{"name": d["name"], "create": d["create"]} for d in ddl])
         with connection.cursor() as cur:
@@ -395,6 +395,14 @@ class Seeder:
                     "SELECT id, contacts_search_document(name, surname, email, phone, code) FROM contacts_contact"
                 )
                 counts["search_rows"] = cur.rowcount
+                # ... and the duplicate keys (migration 0014's triggers), grouped in one statement
+                cur.execute(
+                    "INSERT INTO contacts_duplicatekey (workspace_id, kind, value, contacts) "
+                    "SELECT k.workspace_id, k.kind, k.value, count(*) FROM contacts_contact c, "
+                    "contacts_duplicate_keys(c.workspace_id, c.email, c.phone, c.external_client_id, c.deleted_at) k "
+                    "GROUP BY 1, 2, 3"
+                )
+                counts["duplicate_keys"] = cur.rowcount
                 # ... and the custom field values table (migration 0010's triggers)
                 cur.execute(
                     "INSERT INTO contacts_contactfieldvalue (contact_id, workspace_id, code, text, number) "

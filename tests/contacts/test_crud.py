@@ -90,13 +90,14 @@ def test_seed_update_samples(api_client, make_contact, member, text_field):
 
 def test_fields_are_designs(api_client, make_contact):
     """Every field DESIGN.md (Contacts) lists, and seed 004's (issue 12), is in every response, in
-    that order, and nothing else (person_ids and person_names are write-only)."""
+    that order, and nothing else (person_ids and person_names are write-only), plus merged_into_id
+    (issue 15: where a merged contact went)."""
     design = (
         "id type name surname local_name email country_code phone secondary_phone address city country code title "
         "note logo label_id label tags stage_id external_client_id default_agent_id owner_id owner_details "
         "sub_owner_ids sub_owner_details visibility_type visibility_ids organization_id organization persons "
         "custom_field c_field integration_meta disabled media cover_photo company_namespace tenant_id created_at "
-        "updated_at created_by updated_by creator editor deleted_at archived_by version view_only"
+        "updated_at created_by updated_by creator editor deleted_at archived_by merged_into_id version view_only"
     ).split()
     assert list(CONTACT_KEYS) == design
     contact = make_contact(name="A")

@@ -27,6 +27,10 @@ class TestContactResource(APIResourceTests):
                lambda contact: {"filter_groups": [{"filters": [{"field": "id", "operator": "eq", "value": contact.pk}]}]}),
         Action("post", "/v1/crm/contacts/batch", 200,
                lambda contact: {"action": "update", "items": [{"id": contact.pk, "name": "Batched"}]}),
+        Action("get", "/v1/crm/contacts/duplicates", 200),
+        Action("get", "/v1/crm/contacts/{obj.pk}/duplicates", 200),
+        Action("post", "/v1/crm/contacts/{obj.pk}/merge", 200,
+               lambda contact: {"ids": [ContactFactory(workspace=contact.workspace).pk], "dry_run": True}),
     )
 
     def make(self, workspace):

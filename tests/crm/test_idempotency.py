@@ -341,6 +341,7 @@ def test_twenty_concurrent_keyed_creates_make_one_contact():
     replayed = [headers.get("Idempotent-Replayed") for _, headers, _ in answers]
     assert replayed.count(None) == 1 and replayed.count("true") == 19
     assert set(in_use) <= {"idempotency_key_in_use"}
+    print(f"409 answers while the first request ran: {len(in_use)}")
 
 
 def test_every_unsafe_operation_documents_the_key():
@@ -367,3 +368,33 @@ def test_an_operations_own_409_and_422_keep_their_meaning():
     assert "batch_failed" in batch and "idempotency_key_reused" in batch
     create = schema["paths"]["/v1/crm/contacts"]["post"]["responses"]["409"]["description"]
     assert "idempotency_key_in_use" in create and create.index("idempotency_key_in_use") > 0
+
+
+def test_views_outside_the_resource_viewsets_take_keys_too(client, api_client):
+    """CrmAPIView routes: a member added once (POST /users), and a provider's
+    signed callback, whose key is scoped to the integration's workspace."""
+    from messaging import services
+    from messaging.models import Message
+    from messaging.providers import signature_headers
+    from tests.factories import SYSTEM
+
+    payload = {"email": "new-member@example.com", "role": "member"}
+    first = api_client.post("/v1/crm/users", payload, format="json", **keyed("member"))
+    assert first.status_code == 201, first.content
+    again = api_client.post("/v1/crm/users", payload, format="json", **keyed("member"))
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"  # not 409 already_member
+
+    secret = "inbound-secret-0123456789"
+    integration = services.integration_create(workspace=api_client.workspace, actor=SYSTEM, name="WA",
+                                              provider="webhook", config={"url": "https://hooks.example.com/out"},
+                                              secret=secret)
+    body = json.dumps({"from": "+1 415 555 0142", "content": "Hello?", "type": "text",
+                       "external_message_id": "wamid-1"}).encode()
+    meta = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in signature_headers(secret, body).items()}
+    url = f"/v1/crm/integrations/{integration.pk}/inbound"
+    sent = client.generic("POST", url, body, content_type="application/json", **meta, **keyed("wamid-1"))
+    assert sent.status_code == 201, sent.content
+    replay = client.generic("POST", url, body, content_type="application/json", **meta, **keyed("wamid-1"))
+    assert replay.status_code == 201 and replay["Idempotent-Replayed"] == "true"  # the first answer, not a 200
+    assert Message.objects.filter(is_agent=False).count() == 1
+    assert IdempotencyKey.objects.get(key="wamid-1").workspace_id == api_client.workspace.pk

@@ -307,3 +307,39 @@ def test_import_rows_are_counted(api_client):
               skip_errors=True))
     after = {outcome: count(outcome) - before[outcome] for outcome in before}
     assert after == {"created": 2, "updated": 1, "skipped": 1}
+
+
+def test_match_on_email_and_phone_updates_instead_of_creating(api_client, workspace):
+    """A file without external ids updates the contacts its emails or phones
+    name (match_on, in order); a row matching two contacts is a row error."""
+    from contacts.services import contact_create
+
+    def make_contact(**values):
+        return contact_create(workspace=workspace, actor=SYSTEM, **values)
+
+    by_email = make_contact(name="Ann", email="ann@example.com", city="Lyon")
+    by_phone = make_contact(name="Bob", phone="+14155552671")
+    make_contact(name="Twin 1", email="twin@example.com")
+    make_contact(name="Twin 2", email="twin@example.com")
+    before = Contact.objects.filter(workspace=workspace).count()
+    file_name = upload(api_client, "email,phone,title\nANN@example.com,,CEO\n,(415) 555-2671,CTO\n"
+                                   "twin@example.com,,Which\nnew@example.com,,New\n")
+    job_id = start(api_client, file_name, skip_errors=True, match_on=["email", "phone"])
+    assert run(job_id) == "succeeded"
+    job = job_of(api_client, job_id)
+    assert (job["created"], job["updated"], job["skipped"], job["match_on"]) == (1, 2, 1, ["email", "phone"])
+    assert job["errors"][0]["code"] == "ambiguous_match" and job["errors"][0]["row"] == 4
+    assert job["errors"][0]["column"] == "email"
+    by_email.refresh_from_db()
+    by_phone.refresh_from_db()
+    assert (by_email.title, by_email.city, by_email.version) == ("CEO", "Lyon", 2)
+    assert by_phone.title == "CTO"
+    assert Contact.objects.filter(workspace=workspace).count() == before + 1
+    assert not Contact.objects.filter(title="Which").exists()
+
+
+def test_match_on_is_checked(api_client):
+    file_name = upload(api_client, "email\na@example.com\n")
+    for bad in (["name"], ["email", "email"], [], "email"):
+        response = api_client.post("/v1/crm/imports", {"file_name": file_name, "match_on": bad}, format="json")
+        assert response.status_code == 400, (bad, response.content)
