@@ -215,8 +215,8 @@ class ContactViewSet(WorkspaceViewSet):
     @extend_schema(
         operation_id="contacts_search", request=ContactSearchSerializer,
         responses={200: ContactSearchResultSerializer,
-                   404: OpenApiResponse(ErrorSerializer, description="`not_found`: no saved view with this view_id "
-                                                                     "that the caller may run.")},
+                   404: OpenApiResponse(ErrorSerializer, description="`not_found`: `view_id` names no saved view "
+                                                                    "of this workspace that you may run.")},
         summary="Search contacts: OR'ed groups of AND'ed filters, any field and custom field, keyset pages",
     )
     def search(self, request):

@@ -43,7 +43,9 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
             "imports back (matched by external_client_id). Text cells a spreadsheet would run as a formula "
             "(= + - @ tab CR) are prefixed with a quote; phones (E.164) keep their `+`."
         ),
-        request=ExportJobCreateSerializer, responses={202: ExportJobCreatedSerializer}, tags=TAGS,
+        request=ExportJobCreateSerializer, tags=TAGS,
+        responses={202: ExportJobCreatedSerializer,
+                   404: OpenApiResponse(ErrorSerializer, description="No saved view with this `view_id` that you may see.")},
     )
     def create(self, request):
         payload = ExportJobCreateSerializer(data=request.data)
