@@ -303,6 +303,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/v1/crm",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "crm.openapi.strict_request_bodies"],
     # validatorUrl null: Swagger UI would otherwise send the schema to validator.swagger.io
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "validatorUrl": None},
     "SWAGGER_UI_DIST": "SIDECAR",

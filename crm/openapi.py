@@ -121,3 +121,14 @@ class CrmAutoSchema(AutoSchema):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code)
         return responses
+
+
+def strict_request_bodies(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every request body component is
+    `additionalProperties: false`, as crm.serializers.StrictInputMixin makes
+    the API answer (a 400 `unknown_field`), so schema-driven clients and
+    fuzzers know an unknown key is invalid."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object" and "properties" in component:
+            component.setdefault("additionalProperties", False)
+    return result

@@ -104,3 +104,11 @@ def test_every_operation_has_its_own_summary_and_description():
     assert not any(".md" in d and "docs/api.md" not in d for d in descriptions)
     stale = set(OPERATIONS) - {op["operationId"] for op in operations.values()}
     assert stale == set(), "crm.operation_docs names operations that do not exist"
+
+
+def test_request_bodies_refuse_unknown_keys_in_the_schema():
+    """The API answers an unknown key with a 400 unknown_field: the schema says so."""
+    schemas = _schema()["components"]["schemas"]
+    for name in ("ContactWriteRequest", "TagRequest", "PatchedContactWriteRequest", "ApiTokenCreateRequest"):
+        assert schemas[name]["additionalProperties"] is False, name
+    assert schemas["Contact"].get("additionalProperties") is None  # answers may grow
