@@ -39,6 +39,7 @@ from crm.errors import ErrorItem, ValidationFailed
 from crm.models import Workspace
 from crm.serializers import MAX_ID
 
+from .filters import SORTS
 from .models import Contact, ContactFieldValue, ContactTag, CustomFieldDefinition
 from .selectors import SEARCH_SQL, contact_search, rows_by_ids
 from .services import access
@@ -144,19 +145,7 @@ FIELD_ALIASES = {
 }
 ENUMS = {"type": Contact.Type.values, "visibility_type": Contact.Visibility.values}
 CUSTOM_PREFIX = "c_field."
-
-# sort name -> (key, expression or None); the list's sorts (contacts.filters.SORTS)
-SORTS = {
-    "id": ("id", None),
-    "name": ("sort_name", Lower("name")),
-    "surname": ("sort_surname", Lower("surname")),
-    "code": ("sort_code", Lower("code")),
-    "city": ("sort_city", Lower("city")),
-    "country": ("sort_country", Lower("country")),
-    "email": ("email", None),
-    "created_at": ("created_at", None),
-    "updated_at": ("updated_at", None),
-}
+# sorts: the list's own (contacts.filters.SORTS), or one custom field
 CUSTOM_SORT_KEY = "sort_custom"
 
 
