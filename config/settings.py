@@ -479,4 +479,7 @@ EXPORT_RETENTION_HOURS = env.int("EXPORT_RETENTION_HOURS", default=72)
 EXPORT_PAGE_ROWS = env.int("EXPORT_PAGE_ROWS", default=10_000)
 EXPORT_LEASE_SECONDS = env.int("EXPORT_LEASE_SECONDS", default=300)
 EXPORT_QUEUE = env("EXPORT_QUEUE", default="") or None  # exports on workers of their own (-Q <name>)
+# Webhook and message deliveries on workers of their own (-Q <name>); unset: Celery's default queue.
+WEBHOOK_QUEUE = env("WEBHOOK_QUEUE", default="") or None
+MESSAGING_DELIVERY_QUEUE = env("MESSAGING_DELIVERY_QUEUE", default="") or None
 CELERY_BEAT_SCHEDULE["exports-purge"] = {"task": "exports.purge", "schedule": 60 * 60}

@@ -200,3 +200,14 @@ def test_settings_of_an_installed_copy_create_nothing(tmp_path):
     run("import django; django.setup(); from config.celery import app; app.conf.broker_url")
     made = set(files()) - set(before)
     assert made and all(path.parts[:2] == ("workdir", "var") for path in made), made
+
+
+def test_the_documented_queues_are_read_from_the_environment():
+    """docs/operations.md routes each kind of task to workers of its own by these variables."""
+    names = ("IMPORT_QUEUE", "EXPORT_QUEUE", "WEBHOOK_QUEUE", "MESSAGING_DELIVERY_QUEUE")
+    script = "from django.conf import settings; print(*(getattr(settings, n) for n in %r))" % (names,)
+    env = {**os.environ, **{name: name.lower() for name in names}}
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-4:] == [name.lower() for name in names]
