@@ -1,6 +1,7 @@
 """Real processes for the tests that need them: a Celery worker on the Redis
 broker, gunicorn with several workers. Each helper waits until the process
 serves, and stops it (SIGTERM, then SIGKILL) when the block ends."""
+import json
 import os
 import signal
 import socket
@@ -88,6 +89,38 @@ def _cleanup(process) -> None:
     os.unlink(process.log_path)
 
 
+def _unacked_of(broker, queue: str) -> list[bytes]:
+    """Delivery tags of the messages of `queue` a worker took and has not
+    acknowledged (kombu's Redis transport keeps them in the "unacked" hash
+    of the whole broker database, every queue's together)."""
+    tags = []
+    for tag, raw in broker.hgetall("unacked").items():
+        try:
+            routing_key = json.loads(raw)[2]
+        except (ValueError, IndexError, TypeError):
+            continue
+        if routing_key == queue:
+            tags.append(tag)
+    return tags
+
+
+def queue_drained(queue: str) -> bool:
+    """Nothing of `queue` is waiting or taken and unacknowledged."""
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    return broker.llen(queue) == 0 and not _unacked_of(broker, queue)
+
+
+def forget_queue(queue: str) -> None:
+    """The queue and its unacknowledged messages (a SIGKILLed worker's stay
+    until the visibility timeout and would be redelivered to later tests)."""
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete(queue)
+    tags = _unacked_of(broker, queue)
+    if tags:
+        broker.hdel("unacked", *tags)
+        broker.zrem("unacked_index", *tags)
+
+
 @contextmanager
 def celery_worker(*, env=None, pool_args=("--pool=solo",), queue=None, wait=True):
     """`celery -A config worker` on a private queue (or `queue`); yields
@@ -105,7 +138,7 @@ def celery_worker(*, env=None, pool_args=("--pool=solo",), queue=None, wait=True
         yield queue, process
     finally:
         _cleanup(process)
-        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
+        forget_queue(queue)
 
 
 @contextmanager

@@ -10,12 +10,12 @@ import time
 import uuid
 
 import pytest
-import redis
 
 from contacts import services as contacts
 from events import webhooks
 from events.models import Event, WebhookDelivery
 from tests.factories import actor_of
+from tests.processes import forget_queue
 from tests.receivers import worker_database_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -57,7 +57,7 @@ def webhook_workers(settings):
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
             os.unlink(process.log_path)
-        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
+        forget_queue(queue)
 
 
 def wait_for(predicate, timeout, what, process):
